@@ -1,0 +1,1 @@
+"""Reading, checking and writing the videos and images that generec works on."""

@@ -1,0 +1,1 @@
+"""SQLite schema, repositories and the content-addressed media store."""

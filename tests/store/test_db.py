@@ -1,0 +1,51 @@
+import sqlite3
+
+import pytest
+
+from generec.errors import WorkspaceError
+from generec.store import schema
+from generec.store.db import Database
+from generec.types import User
+from generec.store.repositories import Users
+
+
+def test_new_database_is_at_current_schema(tmp_path):
+    db = Database(tmp_path / "g.db")
+    assert db.version == schema.SCHEMA_VERSION
+    tables = {r[0] for r in db.query("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"users", "items", "interactions", "instructions", "datasets"} <= tables
+
+
+def test_migration_is_applied_to_an_older_database(tmp_path, monkeypatch):
+    path = tmp_path / "g.db"
+    Database(path).close()  # at version 1
+    monkeypatch.setattr(schema, "MIGRATIONS", schema.MIGRATIONS + ["ALTER TABLE users ADD COLUMN nickname TEXT;"])
+    import generec.store.db as dbmod
+
+    monkeypatch.setattr(dbmod, "MIGRATIONS", schema.MIGRATIONS)
+    monkeypatch.setattr(dbmod, "SCHEMA_VERSION", len(schema.MIGRATIONS))
+    db = Database(path)
+    assert db.version == 2
+    assert "nickname" in {r[1] for r in db.query("PRAGMA table_info(users)")}
+
+
+def test_newer_database_is_refused(tmp_path):
+    path = tmp_path / "g.db"
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {schema.SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(WorkspaceError, match="newer than this generec"):
+        Database(path)
+
+
+def test_failed_transaction_leaves_file_byte_identical(tmp_path):
+    path = tmp_path / "g.db"
+    db = Database(path)
+    Users(db).add_many([User("a")])
+    before = path.read_bytes()
+    with pytest.raises(sqlite3.IntegrityError):
+        with db.transaction():
+            Users(db).add_many([User("b"), User("c")])
+            Users(db).add_many([User("a")])  # duplicate id: the whole block rolls back
+    assert Users(db).ids() == ["a"]
+    assert path.read_bytes() == before
