@@ -1,0 +1,151 @@
+"""Training data for retrievers and the splits of the evaluation protocol.
+
+`InteractionData` is the implicit-feedback matrix X ∈ {0,1}^{U×I} (users × items) with the id maps;
+a `Split` adds the held-out test matrix (and a validation matrix carved from training).
+
+Splits:
+- `temporal`: per user, the last 20 % of their interactions (by time) are held out;
+- `random`: per user, a stratified random 75/25 split (Microsoft Recommenders'
+  `python_stratified_split`, the protocol of their MovieLens-100k table);
+- `microvideo`: the benchmark's own global temporal split, clicks as positives.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from generec.errors import InputError
+from generec.types import POSITIVE_EVENTS, Event
+from generec.workspace import Workspace
+
+SPLITS = ("temporal", "random", "microvideo")
+
+
+@dataclass
+class InteractionData:
+    user_ids: np.ndarray  # (U,) str
+    item_ids: np.ndarray  # (I,) str
+    matrix: sp.csr_matrix  # (U, I) float32, 1 where the user interacted positively
+    item_features: np.ndarray | None = None  # (I, F) content features, when a model needs them
+    name: str = ""
+
+    @cached_property
+    def user_index(self) -> dict[str, int]:
+        return {u: k for k, u in enumerate(self.user_ids)}
+
+    @cached_property
+    def item_index(self) -> dict[str, int]:
+        return {i: k for k, i in enumerate(self.item_ids)}
+
+    @property
+    def n_users(self) -> int:
+        return len(self.user_ids)
+
+    @property
+    def n_items(self) -> int:
+        return len(self.item_ids)
+
+    @cached_property
+    def data_hash(self) -> str:
+        """Identifies the training data: ids and the positions of the positives."""
+        digest = hashlib.sha256()
+        digest.update("\x1f".join(self.user_ids).encode())
+        digest.update("\x1e".join(self.item_ids).encode())
+        m = self.matrix.tocsr()
+        m.sort_indices()
+        digest.update(m.indptr.astype(np.int64).tobytes())
+        digest.update(m.indices.astype(np.int64).tobytes())
+        return digest.hexdigest()[:16]
+
+    def with_matrix(self, matrix: sp.csr_matrix) -> InteractionData:
+        return InteractionData(self.user_ids, self.item_ids, matrix.tocsr(), self.item_features, self.name)
+
+
+@dataclass
+class Split:
+    name: str
+    train: InteractionData
+    test: sp.csr_matrix  # (U, I) held-out positives
+    valid: sp.csr_matrix | None = None  # carved from train, for early stopping and tuning
+    train_inner: InteractionData | None = None  # train minus valid
+    info: dict = field(default_factory=dict)
+
+
+def _matrix(frame: pd.DataFrame, users: dict[str, int], items: dict[str, int]) -> sp.csr_matrix:
+    rows = frame["user_id"].map(users).to_numpy()
+    cols = frame["item_id"].map(items).to_numpy()
+    m = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(len(users), len(items)))
+    m.data[:] = 1.0  # duplicates summed by the constructor count once
+    return m
+
+
+def positives(ws: Workspace, events: tuple[Event, ...] = POSITIVE_EVENTS) -> pd.DataFrame:
+    """Positive interactions, one row per (user, item): the first time it happened."""
+    frame = ws.interactions.frame(events)
+    if frame.empty:
+        raise InputError(f"workspace {ws.root} has no positive interactions ({', '.join(events)}) to train on")
+    return frame.sort_values("ts", kind="stable").drop_duplicates(["user_id", "item_id"], keep="first")
+
+
+def _per_user_holdout(frame: pd.DataFrame, share: float, how: str, seed: int) -> pd.Series:
+    """A boolean mask over `frame`: the held-out share of each user's rows."""
+    if how == "temporal":
+        order = frame.sort_values(["user_id", "ts"], kind="stable")
+    else:  # random, stratified per user
+        rng = np.random.default_rng(seed)
+        order = frame.assign(_r=rng.random(len(frame))).sort_values(["user_id", "_r"], kind="stable")
+    rank = order.groupby("user_id").cumcount()
+    size = order.groupby("user_id")["user_id"].transform("size")
+    n_train = np.round(size * (1.0 - share)).astype(int).clip(lower=1)
+    held = rank >= n_train
+    return held.reindex(frame.index)
+
+
+def make_split(ws: Workspace, how: str = "temporal", seed: int = 0, holdout: float | None = None) -> Split:
+    # 1. check inputs
+    if how not in SPLITS:
+        raise InputError(f"unknown split {how!r}; valid splits: {', '.join(SPLITS)}")
+    item_ids = np.array(ws.items.ids())
+    user_ids = np.array(ws.users.ids())
+    users = {u: k for k, u in enumerate(user_ids)}
+    items = {i: k for k, i in enumerate(item_ids)}
+    # 2. positives and the held-out mask
+    if how == "microvideo":
+        meta = next((d for d in ws.datasets.all() if d["split"]), None)
+        if meta is None:
+            raise InputError(f"workspace {ws.root} has no stored temporal split; the microvideo split needs a benchmark built by `generec data build microvideo`")
+        frame = positives(ws, (Event.CLICK,))
+        cut = meta["split"]
+        test_mask = frame["ts"] >= cut["test_start"]
+        valid_mask = (frame["ts"] >= cut["valid_start"]) & ~test_mask
+    else:
+        share = holdout if holdout is not None else (0.2 if how == "temporal" else 0.25)
+        frame = positives(ws)
+        test_mask = _per_user_holdout(frame, share, how, seed)
+        train_part = frame[~test_mask]
+        valid_mask = pd.Series(False, index=frame.index)
+        valid_mask.loc[train_part.index] = _per_user_holdout(train_part, share, how, seed + 1)
+    train_frame = frame[~test_mask]
+    train = InteractionData(user_ids, item_ids, _matrix(train_frame, users, items), name=f"{ws.root.name}:{how}")
+    inner = train.with_matrix(_matrix(frame[~test_mask & ~valid_mask], users, items))
+    return Split(
+        name=how, train=train, test=_matrix(frame[test_mask], users, items),
+        valid=_matrix(frame[valid_mask], users, items), train_inner=inner,
+        info={"positives": len(frame), "train": int(train.matrix.nnz), "test": int(test_mask.sum()), "valid": int(valid_mask.sum())},
+    )  # fmt: skip
+
+
+def full_data(ws: Workspace, events: tuple[Event, ...] = POSITIVE_EVENTS) -> InteractionData:
+    """All positives, for training the model that serves."""
+    item_ids = np.array(ws.items.ids())
+    user_ids = np.array(ws.users.ids())
+    frame = positives(ws, events)
+    users = {u: k for k, u in enumerate(user_ids)}
+    items = {i: k for k, i in enumerate(item_ids)}
+    return InteractionData(user_ids, item_ids, _matrix(frame, users, items), name=ws.root.name)
