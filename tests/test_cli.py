@@ -6,7 +6,7 @@ import sys
 
 import pandas as pd
 
-from conftest import make_video, snapshot
+from helpers import make_video, snapshot
 
 
 def generec(*args, env=None):

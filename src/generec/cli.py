@@ -20,13 +20,17 @@ from rich.table import Table
 
 from generec.config import MediaLimits, load_config
 from generec.datasets import BUILDERS, LOADERS
-from generec.errors import GenerecError
+from generec.errors import GenerecError, InputError
 from generec.registry import resolve
 from generec.workspace import Workspace, default_path, fresh_workspace, workspace_stats
 
 app = typer.Typer(help="generec: generative recommendation — retrieve, repurpose, create.", no_args_is_help=True, add_completion=False)
 data_app = typer.Typer(help="Build, load, import and inspect data sets.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
+evaluate_app = typer.Typer(help="Evaluate a component with the project's protocols.", no_args_is_help=True)
+app.add_typer(evaluate_app, name="evaluate")
+bench_app = typer.Typer(help="Benchmarks: every model and baseline in one run, results as a table and JSON.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
 
 out = Console()
 err = Console(stderr=True)
@@ -214,6 +218,193 @@ def _print_stats(ws: Workspace) -> None:
     table.add_row("media", f"{s.media_files:,} files, {s.media_bytes / 1e6:.1f} MB")
     table.add_row("schema", f"v{s.schema_version}")
     out.print(table)
+
+
+# retrieval -------------------------------------------------------------------------------------
+
+DEFAULT_MODELS = ("mostpop", "itemknn", "ease", "bpr", "lightgcn", "multimodal", "implicit-als", "implicit-bpr")
+
+
+def _split_for(ws: Workspace, split: Optional[str]) -> str:
+    if split:
+        return split
+    return "microvideo" if any(d["split"] for d in ws.datasets.all()) else "temporal"
+
+
+def _features_for(ws: Workspace, update: Callable | None = None) -> Callable[[], Any]:
+    from generec.encoders.item import item_features
+
+    return lambda: item_features(ws, ws.items.all(), update)
+
+
+@app.command("train")
+@handle_errors
+def train(
+    model: Annotated[str, typer.Option("--model", "-m", help="Retriever to train (see `generec train --help`).")] = "ease",
+    budget: Annotated[int, typer.Option(help="Hyperparameter configurations to try on the validation split (1: defaults only).")] = 1,
+    split: Annotated[Optional[str], typer.Option(help="Split to tune on: temporal, random, microvideo [default: the data set's own].")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    workspace: WorkspaceOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Train a retriever on all of the workspace's positives and save it to models/NAME."""
+    import dataclasses as dc
+
+    from generec.retrieval import RETRIEVERS
+    from generec.retrieval.data import full_data, make_split
+    from generec.retrieval.serving import save_current
+    from generec.retrieval.trainer import candidate_configs, tune_and_fit
+
+    # 1. check inputs
+    cls = RETRIEVERS[model]
+    if budget < 1:
+        raise InputError(f"--budget must be at least 1, got {budget}")
+    ws = _open(workspace)
+    started = time.perf_counter()
+    with progress_bar(quiet=json_out) as update:
+        # 2. tune on the validation split when asked
+        valid = None
+        config = candidate_configs(model, 1, seed)[0]
+        if hasattr(config, "seed"):
+            config = dc.replace(config, seed=seed)
+        if budget > 1:
+            sp_ = make_split(ws, _split_for(ws, split), seed=seed)
+            if cls.uses_item_features:
+                from generec.evaluation.protocols import attach_features
+
+                attach_features(sp_, _features_for(ws, update)())
+            tuned = tune_and_fit(model, sp_, budget=budget, seed=seed, progress=update)
+            config, valid = cls.config_cls(**tuned.config), tuned.valid
+        # 3. fit on everything and save
+        data = full_data(ws)
+        if cls.uses_item_features:
+            data.item_features = _features_for(ws, update)()
+        fitted = cls(config).fit(data, progress=lambda e, n: update(f"train {model}", e, n))
+        path = save_current(ws, fitted)
+    result = {"model": model, "path": str(path), "config": dc.asdict(config), "data_hash": data.data_hash, "valid_ndcg@20": valid,
+              "users": data.n_users, "items": data.n_items, "positives": int(data.matrix.nnz), "seconds": time.perf_counter() - started}
+    if json_out:
+        _print_json(result)
+        return
+    out.print(f"trained [bold]{model}[/] on {data.n_users:,} users x {data.n_items:,} items ({data.matrix.nnz:,} positives) in {result['seconds']:.1f} s")
+    if valid is not None:
+        out.print(f"best of {budget} configurations: validation NDCG@20 {valid:.4f}")
+    out.print(f"saved to {path}")
+
+
+@app.command("recommend")
+@handle_errors
+def recommend(
+    user: Annotated[str, typer.Option("--user", "-u", help="User id.")],
+    k: Annotated[int, typer.Option("-k", help="How many items.")] = 10,
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="A trained model [default: the last one trained].")] = None,
+    like: Annotated[Optional[list[str]], typer.Option("--like", help="Items a new user liked: fold them in instead of using --user's history.")] = None,
+    exclude: Annotated[Optional[list[str]], typer.Option("--exclude", help="Items never to recommend.")] = None,
+    include_seen: Annotated[bool, typer.Option(help="Allow items the user already interacted with.")] = False,
+    workspace: WorkspaceOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Recommend catalogue items for a user with a trained retriever."""
+    from generec.retrieval.base import Constraints
+    from generec.retrieval.serving import load_current
+
+    ws = _open(workspace)
+    retriever = load_current(ws, model)
+    constraints = Constraints(exclude=frozenset(exclude or ()))
+    if like:
+        rec = retriever.recommend_for_vector(retriever.fold_in(like), k, exclude=like, constraints=constraints, user_id=user)
+        rec.fallback = "fold-in of --like items"
+    else:
+        rec = retriever.recommend(user, k, exclude_seen=not include_seen, constraints=constraints)
+    items = {i.id: i for i in ws.items.all()} if not json_out else {}
+    if json_out:
+        _print_json(rec)
+        return
+    table = Table(title=f"top {k} for {user} ({rec.model})" + (f" — {rec.fallback}" if rec.fallback else ""), title_justify="left")
+    for col in ("#", "item", "score", "title"):
+        table.add_column(col)
+    for n, s in enumerate(rec.items, 1):
+        table.add_row(str(n), s.item_id, f"{s.score:.4f}", items[s.item_id].title if s.item_id in items else "")
+    out.print(table)
+
+
+@evaluate_app.command("retrieval")
+@handle_errors
+def evaluate_retrieval(
+    model: Annotated[str, typer.Option("--model", "-m", help="Retriever to evaluate.")] = "ease",
+    split: Annotated[Optional[str], typer.Option(help="temporal, random or microvideo [default: the data set's own].")] = None,
+    budget: Annotated[int, typer.Option(help="Configurations to try on validation.")] = 1,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    workspace: WorkspaceOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Full-ranking evaluation: train on the split's training part, test on its held-out part."""
+    from generec.evaluation.protocols import bench_retrieval
+
+    ws = _open(workspace)
+    with progress_bar(quiet=json_out) as update:
+        bench = bench_retrieval(ws, ws.root.name, [_split_for(ws, split)], [model], budget, seed, features=_features_for(ws, update), progress=update)
+    _report_bench(ws, bench, json_out, "evaluate-retrieval")
+
+
+@bench_app.command("retrieval")
+@handle_errors
+def bench_retrieval_cmd(
+    dataset: Annotated[str, typer.Option(help="movielens-100k or microvideo.")] = "movielens-100k",
+    models: Annotated[str, typer.Option(help="Comma-separated retrievers.")] = ",".join(DEFAULT_MODELS),
+    splits: Annotated[Optional[str], typer.Option(help="Comma-separated splits [default: temporal,random for movielens-100k; microvideo for microvideo].")] = None,
+    budget: Annotated[int, typer.Option(help="Configurations per model, the same for every model and baseline.")] = 8,
+    size: Annotated[Size, typer.Option(help="Benchmark size when the microvideo workspace must be built.")] = Size.default,
+    latency_items: Annotated[int, typer.Option(help="Also time recommend() over a synthetic catalogue of this many items (0: skip).")] = 10_000,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    workspace: Annotated[Optional[Path], typer.Option("--workspace", "-w", help="Workspace holding the data set [default: bench/DATASET, created if missing].")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Train every model and the implicit baselines in one run; print one table, write JSON to reports/."""
+    from generec.datasets.microvideo import SIZES
+    from generec.evaluation.protocols import bench_retrieval
+    from generec.retrieval import RETRIEVERS
+
+    # 1. check inputs
+    names = [m.strip() for m in models.split(",") if m.strip()]
+    for name in names:
+        RETRIEVERS[name]
+    if dataset not in ("movielens-100k", "microvideo"):
+        raise InputError(f"unknown data set {dataset!r} for the retrieval benchmark; valid: movielens-100k, microvideo")
+    split_names = [s.strip() for s in splits.split(",")] if splits else (["temporal", "random"] if dataset == "movielens-100k" else ["microvideo"])
+    root = workspace if workspace is not None else Path("bench") / dataset
+    with progress_bar(quiet=json_out) as update:
+        # 2. the data set's workspace, made if missing
+        if not (root / "generec.db").exists():
+            with fresh_workspace(root) as ws:
+                if dataset == "movielens-100k":
+                    resolve(LOADERS[dataset])(ws)
+                else:
+                    resolve(BUILDERS[dataset])(ws, SIZES[size.value], size=size.value, progress=update)
+        ws = _open(root)
+        # 3. the benchmark
+        bench = bench_retrieval(ws, dataset, split_names, names, budget, seed, latency_items, features=_features_for(ws, update), progress=update)
+    _report_bench(ws, bench, json_out, f"bench-retrieval-{dataset}")
+
+
+def _report_bench(ws: Workspace, bench: Any, json_out: bool, stem: str) -> None:
+    path = ws.path("reports") / f"{stem}.json"
+    path.write_text(json.dumps(_jsonable(bench), indent=2))
+    if json_out:
+        _print_json(bench)
+        return
+    table = Table(title=f"{bench.dataset}: {bench.n_users:,} users, {bench.n_items:,} items — budget {bench.budget} configs/model, seed {bench.seed}, {bench.machine}", title_justify="left")
+    for col in ("split", "model", "NDCG@10", "NDCG@20", "Recall@20", "Hit@10", "MRR@10", "Cov@20", "valid", "tune s", "fit s", "rec ms", "cold NDCG@20"):
+        table.add_column(col, justify="right" if col not in ("split", "model") else "left")
+    for r in bench.rows:
+        m = r.metrics
+        table.add_row(r.split, r.model, f"{m['ndcg@10']:.4f}", f"{m['ndcg@20']:.4f}", f"{m['recall@20']:.4f}", f"{m['hit@10']:.4f}", f"{m['mrr@10']:.4f}",
+                      f"{m['coverage@20']:.3f}", f"{r.valid:.4f}", f"{r.tune_seconds:.1f}", f"{r.fit_seconds:.1f}", f"{r.latency_ms:.2f}",
+                      f"{r.cold['ndcg@20']:.4f}" if r.cold else "")  # fmt: skip
+    out.print(table)
+    if bench.latency_catalogue:
+        out.print(f"recommend latency over {bench.latency_items:,} items (median ms): " + ", ".join(f"{k} {v:.2f}" for k, v in bench.latency_catalogue.items()))
+    out.print(f"written to {path}")
 
 
 def main() -> None:

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import make_video, snapshot
+from helpers import make_video, snapshot
 from generec.config import MediaLimits
 from generec.datasets.importer import import_data
 from generec.errors import InputError

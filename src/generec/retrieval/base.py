@@ -156,8 +156,12 @@ class Retriever:
         n = min(eligible, max(4 * want, want + 32)) if predicate else want
         out: list[Scored] = []
         while True:
-            top = np.argpartition(-scores, n - 1)[:n] if 0 < n < len(scores) else np.arange(len(scores))
-            top = top[np.argsort(-scores[top], kind="stable")]
+            if 0 < n < len(scores):  # everything scoring at least the n-th best, so ties are kept whole
+                kth = scores[np.argpartition(-scores, n - 1)[n - 1]]
+                top = np.flatnonzero(scores >= kth)
+            else:
+                top = np.arange(len(scores))
+            top = top[np.lexsort((top, -scores[top]))]  # best first; ties by catalogue order
             out = [Scored(str(ids[j]), float(scores[j])) for j in top if np.isfinite(scores[j]) and (predicate is None or predicate(str(ids[j])))][:want]
             if len(out) >= want or n >= eligible:
                 return out

@@ -1,7 +1,13 @@
-"""EASE (Steck, "Embarrassingly Shallow Autoencoders for Sparse Data", WWW 2019).
+"""EASE and its denoising generalisation, in closed form.
 
-Closed form: with G = XᵀX + λI and P = G⁻¹, the item-item weights are
-B = I − P · diag(1 / diag(P)), i.e. B_ij = −P_ij / P_jj and B_jj = 0 (eq. 8). Scores: x_u B.
+EASE (Steck, WWW 2019): with G = XᵀX and P = (G + Λ)⁻¹, the item-item weights under the
+constraint diag(B) = 0 are B = I − P · diagMat(1 / diag(P)), i.e. B_ij = −P_ij / P_jj (eq. 8).
+
+Dropout emphasis (Steck, "Autoencoders that don't overfit towards the identity", NeurIPS 2020):
+training the linear autoencoder on inputs with dropout rate p is equivalent to the item-specific
+regulariser Λ = p / (1 − p) · diagMat(diag(G)) + λI. With `zero_diagonal` this is EDLAE
+(EASE with Λ); without it, DLAE's full-rank solution B = (G + Λ)⁻¹ G. `dropout = 0` with
+`zero_diagonal` is plain EASE. Scores: x_u B.
 """
 
 from __future__ import annotations
@@ -16,7 +22,9 @@ from generec.retrieval.base import Retriever
 
 @dataclass(frozen=True)
 class EASEConfig:
-    l2: float = 300.0  # λ
+    l2: float = 500.0  # λ
+    dropout: float = 0.0  # p of the dropout-emphasis regulariser, in [0, 1)
+    zero_diagonal: bool = True  # EASE/EDLAE; False: DLAE
 
 
 class EASE(Retriever):
@@ -26,11 +34,15 @@ class EASE(Retriever):
     def fit(self, data, valid=None, progress=None):
         self._bind(data)
         x = data.matrix.astype(np.float64)
-        gram = (x.T @ x).toarray()  # (I, I)
-        gram[np.diag_indices_from(gram)] += self.config.l2
-        p = np.linalg.inv(gram)
-        b = -p / np.diag(p)[None, :]
-        b[np.diag_indices_from(b)] = 0.0
+        gram = (x.T @ x).toarray()  # G: (I, I)
+        p = self.config.dropout
+        reg = p / (1.0 - p) * np.diag(gram) + self.config.l2  # diag(Λ): (I,)
+        if self.config.zero_diagonal:
+            inv = np.linalg.inv(gram + np.diag(reg))  # P
+            b = -inv / np.diag(inv)[None, :]
+            b[np.diag_indices_from(b)] = 0.0
+        else:
+            b = np.linalg.solve(gram + np.diag(reg), gram)
         self.weights_ = b.astype(np.float32)
         return self
 
