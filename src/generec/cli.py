@@ -32,7 +32,7 @@ app.add_typer(evaluate_app, name="evaluate")
 bench_app = typer.Typer(help="Benchmarks: every model and baseline in one run, results as a table and JSON.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
 
-out = Console()
+out = Console(width=None if sys.stdout.isatty() else 200)  # scripts and CI get whole tables
 err = Console(stderr=True)
 
 WorkspaceOpt = Annotated[Optional[Path], typer.Option("--workspace", "-w", help="Workspace directory [default: $GENEREC_HOME, else ./workspace].", show_default=False)]
@@ -253,7 +253,7 @@ def train(
     from generec.retrieval import RETRIEVERS
     from generec.retrieval.data import full_data, make_split
     from generec.retrieval.serving import save_current
-    from generec.retrieval.trainer import candidate_configs, tune_and_fit
+    from generec.retrieval.trainer import default_config, tune_and_fit
 
     # 1. check inputs
     cls = RETRIEVERS[model]
@@ -264,9 +264,7 @@ def train(
     with progress_bar(quiet=json_out) as update:
         # 2. tune on the validation split when asked
         valid = None
-        config = candidate_configs(model, 1, seed)[0]
-        if hasattr(config, "seed"):
-            config = dc.replace(config, seed=seed)
+        config = default_config(model, seed)
         if budget > 1:
             sp_ = make_split(ws, _split_for(ws, split), seed=seed)
             if cls.uses_item_features:

@@ -45,6 +45,8 @@ def from_dict(cls: type[C], data: dict[str, Any], *, source: str = "config") -> 
     values: dict[str, Any] = {}
     for key, value in data.items():
         default = getattr(defaults, key)
+        if isinstance(default, tuple) and isinstance(value, list):
+            value = tuple(value)  # JSON has no tuples
         if default is not None and not isinstance(default, (dict, list, tuple)):
             want = type(default)
             if want is float and isinstance(value, int) and not isinstance(value, bool):

@@ -85,3 +85,20 @@ def test_empty_training_data_is_refused(planted):
     empty.matrix.eliminate_zeros()
     with pytest.raises(InputError, match="empty data"):
         EASE().fit(empty)
+
+
+def test_recency_weighted_model_survives_a_checkpoint(tmp_path):
+    import scipy.sparse as sp
+
+    from generec.retrieval.data import InteractionData
+    from generec.retrieval.ease import EASEConfig
+
+    m = sp.csr_matrix(np.array([[1, 1, 0, 0], [0, 1, 1, 0], [1, 0, 1, 1]], np.float32))
+    t = sp.csr_matrix(np.array([[5, 9, 0, 0], [0, 2, 7, 0], [1, 0, 3, 8]], np.float64))
+    data = InteractionData(np.array(["a", "b", "c"]), np.array(["w", "x", "y", "z"]), m, times=t)
+    model = EASE(EASEConfig(l2=1.0, recency_half_life=1.0)).fit(data)
+    model.save(tmp_path / "m")
+    loaded = load_retriever(tmp_path / "m")
+    assert (loaded.data_.times != t).nnz == 0
+    assert np.allclose(loaded.score_users(np.arange(3)), model.score_users(np.arange(3)))
+    assert not np.allclose(model.score_users(np.arange(3)), EASE(EASEConfig(l2=1.0)).fit(data).score_users(np.arange(3)))

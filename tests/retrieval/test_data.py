@@ -58,3 +58,17 @@ def test_bad_split_names_and_missing_data(ml100k, workspace):
         make_split(ml100k, "microvideo")
     with pytest.raises(InputError, match="no positive interactions"):
         full_data(workspace)
+
+
+def test_recency_profile_weighs_recent_positives_more(ml100k):
+    split = make_split(ml100k, "temporal")
+    data = split.train
+    row = data.recency_profile(np.array([0]), half_life=10.0)
+    times = data.times[0].toarray().ravel()
+    weights = row.toarray().ravel()
+    liked = np.flatnonzero(data.matrix[0].toarray().ravel())
+    assert np.allclose(np.sort(weights[liked])[::-1], 0.5 ** (np.arange(len(liked)) / 10))
+    # weights never increase with age (ties in time may go either way)
+    by_age = liked[np.argsort(-times[liked], kind="stable")]
+    assert weights[by_age[0]] == 1.0 and np.all(np.diff(weights[by_age]) <= 1e-7) or times[liked].min() == times[liked].max()
+    assert (data.recency_profile(np.array([0]), 0.0) != data.matrix[0]).nnz == 0

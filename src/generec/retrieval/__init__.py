@@ -22,5 +22,6 @@ for _name, _entry in {
     "multimodal": "generec.retrieval.multimodal:VBPR",
     "implicit-als": "generec.retrieval.implicit_baselines:ImplicitALS",
     "implicit-bpr": "generec.retrieval.implicit_baselines:ImplicitBPR",
+    "ensemble": "generec.retrieval.ensemble:Ensemble",
 }.items():
     RETRIEVERS.register(_name)(_entry)

@@ -197,6 +197,9 @@ class Retriever:
                    "data.indptr": m.indptr, "data.indices": m.indices}  # fmt: skip
         if self.data_.item_features is not None:
             arrays["data.item_features"] = self.data_.item_features
+        for extra in ("times", "confidence"):  # same sparsity pattern as the matrix
+            if getattr(self.data_, extra) is not None:
+                arrays[f"data.{extra}"] = getattr(self.data_, extra).tocsr().data
         tmp = path / "state.tmp.npz"
         np.savez(tmp, **arrays)
         tmp.replace(path / "state.npz")
@@ -223,7 +226,8 @@ def load_retriever(path: str | Path, expect_data_hash: str | None = None) -> Ret
         n_users, n_items = len(z["data.user_ids"]), len(z["data.item_ids"])
         matrix = sp.csr_matrix((np.ones(len(z["data.indices"]), np.float32), z["data.indices"], z["data.indptr"]), shape=(n_users, n_items))
         feats = z["data.item_features"] if "data.item_features" in z else None
-        data = InteractionData(z["data.user_ids"], z["data.item_ids"], matrix, feats, meta.get("data_name", ""))
+        extra = {k: sp.csr_matrix((z[f"data.{k}"], z["data.indices"], z["data.indptr"]), shape=matrix.shape) for k in ("times", "confidence") if f"data.{k}" in z}
+        data = InteractionData(z["data.user_ids"], z["data.item_ids"], matrix, feats, meta.get("data_name", ""), **extra)
         model._bind(data)
         model.set_state({k[len("state."):]: z[k] for k in z.files if k.startswith("state.")})
     return model

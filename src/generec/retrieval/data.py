@@ -34,6 +34,8 @@ class InteractionData:
     matrix: sp.csr_matrix  # (U, I) float32, 1 where the user interacted positively
     item_features: np.ndarray | None = None  # (I, F) content features, when a model needs them
     name: str = ""
+    times: sp.csr_matrix | None = None  # (U, I) when each positive happened; the same pattern as `matrix`
+    confidence: sp.csr_matrix | None = None  # (U, I) in (0, 1]: √(rating / max rating) for ratings, else 1
 
     @cached_property
     def user_index(self) -> dict[str, int]:
@@ -64,7 +66,38 @@ class InteractionData:
         return digest.hexdigest()[:16]
 
     def with_matrix(self, matrix: sp.csr_matrix) -> InteractionData:
+        """The same users and items with other positives (no times or confidences)."""
         return InteractionData(self.user_ids, self.item_ids, matrix.tocsr(), self.item_features, self.name)
+
+    def weighted(self, use_confidence: bool) -> sp.csr_matrix:
+        """X, or X ∘ C with each positive weighted by its confidence."""
+        return self.confidence if use_confidence and self.confidence is not None else self.matrix
+
+    def profile(self, users: np.ndarray, half_life: float = 0.0, use_confidence: bool = False) -> sp.csr_matrix:
+        """Users' history rows, optionally confidence-weighted and recency-weighted."""
+        rows = self.weighted(use_confidence)[users]
+        if self.times is None or not half_life:
+            return rows
+        return rows.multiply(self.recency_profile(users, half_life)).tocsr()
+
+    def recency_profile(self, users: np.ndarray, half_life: float) -> sp.csr_matrix:
+        """Users' histories weighted by recency: the r-th most recent positive gets 2^(−r / half_life).
+
+        Rank-based, so the weighting is the same for a user active every day and one active once a
+        month. Without timestamps, every positive weighs 1.
+        """
+        rows = self.matrix[users]
+        if self.times is None or not half_life:
+            return rows
+        t = self.times[users].tocsr()
+        weights = np.empty(t.nnz, np.float32)
+        for r in range(t.shape[0]):
+            lo, hi = t.indptr[r], t.indptr[r + 1]
+            order = np.argsort(-t.data[lo:hi], kind="stable")  # most recent first
+            w = np.empty(hi - lo, np.float32)
+            w[order] = 0.5 ** (np.arange(hi - lo) / half_life)
+            weights[lo:hi] = w
+        return sp.csr_matrix((weights, t.indices, t.indptr), shape=t.shape)
 
 
 @dataclass
@@ -83,6 +116,27 @@ def _matrix(frame: pd.DataFrame, users: dict[str, int], items: dict[str, int]) -
     m = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(len(users), len(items)))
     m.data[:] = 1.0  # duplicates summed by the constructor count once
     return m
+
+
+def _times(frame: pd.DataFrame, users: dict[str, int], items: dict[str, int]) -> sp.csr_matrix:
+    """When each (user, item) positive happened; `frame` holds each pair once."""
+    rows = frame["user_id"].map(users).to_numpy()
+    cols = frame["item_id"].map(items).to_numpy()
+    return sp.csr_matrix((frame["ts"].to_numpy(np.float64), (rows, cols)), shape=(len(users), len(items)))
+
+
+def _confidence(frame: pd.DataFrame, users: dict[str, int], items: dict[str, int]) -> sp.csr_matrix:
+    """c = √(rating / max rating) for explicit ratings (Hu, Koren, Volinsky's confidence, bounded), else 1."""
+    rating = frame["event"].eq(str(Event.RATE)) & frame["value"].notna()
+    top = frame.loc[rating, "value"].max() if rating.any() else 1.0
+    c = np.where(rating, np.sqrt(frame["value"].where(rating, top).to_numpy(np.float64) / top), 1.0)
+    rows = frame["user_id"].map(users).to_numpy()
+    cols = frame["item_id"].map(items).to_numpy()
+    return sp.csr_matrix((c.astype(np.float32), (rows, cols)), shape=(len(users), len(items)))
+
+
+def _data(frame: pd.DataFrame, user_ids: np.ndarray, item_ids: np.ndarray, users: dict, items: dict, name: str) -> InteractionData:
+    return InteractionData(user_ids, item_ids, _matrix(frame, users, items), name=name, times=_times(frame, users, items), confidence=_confidence(frame, users, items))
 
 
 def positives(ws: Workspace, events: tuple[Event, ...] = POSITIVE_EVENTS) -> pd.DataFrame:
@@ -131,9 +185,8 @@ def make_split(ws: Workspace, how: str = "temporal", seed: int = 0, holdout: flo
         train_part = frame[~test_mask]
         valid_mask = pd.Series(False, index=frame.index)
         valid_mask.loc[train_part.index] = _per_user_holdout(train_part, share, how, seed + 1)
-    train_frame = frame[~test_mask]
-    train = InteractionData(user_ids, item_ids, _matrix(train_frame, users, items), name=f"{ws.root.name}:{how}")
-    inner = train.with_matrix(_matrix(frame[~test_mask & ~valid_mask], users, items))
+    train = _data(frame[~test_mask], user_ids, item_ids, users, items, f"{ws.root.name}:{how}")
+    inner = _data(frame[~test_mask & ~valid_mask], user_ids, item_ids, users, items, f"{ws.root.name}:{how}:inner")
     return Split(
         name=how, train=train, test=_matrix(frame[test_mask], users, items),
         valid=_matrix(frame[valid_mask], users, items), train_inner=inner,
@@ -148,4 +201,4 @@ def full_data(ws: Workspace, events: tuple[Event, ...] = POSITIVE_EVENTS) -> Int
     frame = positives(ws, events)
     users = {u: k for k, u in enumerate(user_ids)}
     items = {i: k for k, i in enumerate(item_ids)}
-    return InteractionData(user_ids, item_ids, _matrix(frame, users, items), name=ws.root.name)
+    return _data(frame, user_ids, item_ids, users, items, ws.root.name)

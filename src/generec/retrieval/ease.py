@@ -7,7 +7,7 @@ Dropout emphasis (Steck, "Autoencoders that don't overfit towards the identity",
 training the linear autoencoder on inputs with dropout rate p is equivalent to the item-specific
 regulariser Λ = p / (1 − p) · diagMat(diag(G)) + λI. With `zero_diagonal` this is EDLAE
 (EASE with Λ); without it, DLAE's full-rank solution B = (G + Λ)⁻¹ G. `dropout = 0` with
-`zero_diagonal` is plain EASE. Scores: x_u B.
+`zero_diagonal` is plain EASE. Scores: x_u B, where x_u may weigh recent positives more (`recency_half_life`).
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ class EASEConfig:
     l2: float = 500.0  # λ
     dropout: float = 0.0  # p of the dropout-emphasis regulariser, in [0, 1)
     zero_diagonal: bool = True  # EASE/EDLAE; False: DLAE
+    recency_half_life: float = 0.0  # > 0: weigh the r-th most recent positive of a user by 2^(−r/h); 0: all 1
+    use_confidence: bool = False  # weigh positives by their confidence (ratings), in training and scoring
 
 
 class EASE(Retriever):
@@ -33,7 +35,7 @@ class EASE(Retriever):
 
     def fit(self, data, valid=None, progress=None):
         self._bind(data)
-        x = data.matrix.astype(np.float64)
+        x = data.weighted(self.config.use_confidence).astype(np.float64)  # X (U, I), or X ∘ C
         gram = (x.T @ x).toarray()  # G: (I, I)
         p = self.config.dropout
         reg = p / (1.0 - p) * np.diag(gram) + self.config.l2  # diag(Λ): (I,)
@@ -47,13 +49,14 @@ class EASE(Retriever):
         return self
 
     def user_vectors(self, users: np.ndarray) -> sp.csr_matrix:
-        return self.data_.matrix[users]  # sparse rows: scoring costs O(|history| · I)
+        # sparse rows, so scoring costs O(|history| · I)
+        return self.data_.profile(users, self.config.recency_half_life, self.config.use_confidence)
 
     def scores_from_vectors(self, vectors: np.ndarray) -> np.ndarray:
         return np.asarray(vectors @ self.weights_)
 
     def fold_in_vector(self, liked: np.ndarray) -> np.ndarray:
-        x = np.zeros(self.data_.n_items, np.float32)
+        x = np.zeros(self.data_.n_items, np.float32)  # a new user's likes carry no order: all weigh 1
         x[liked] = 1.0
         return x
 

@@ -18,6 +18,8 @@ from generec.retrieval.base import Retriever
 class ItemKNNConfig:
     neighbours: int = 100
     shrink: float = 10.0
+    recency_half_life: float = 0.0  # > 0: weigh the r-th most recent positive of a user by 2^(−r/h); 0: all 1
+    use_confidence: bool = False  # weigh positives by their confidence (ratings), in training and scoring
 
 
 class ItemKNN(Retriever):
@@ -26,7 +28,7 @@ class ItemKNN(Retriever):
 
     def fit(self, data, valid=None, progress=None):
         self._bind(data)
-        x = data.matrix.astype(np.float32).tocsc()
+        x = data.weighted(self.config.use_confidence).astype(np.float32).tocsc()
         norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=0)).ravel())  # (I,)
         co = (x.T @ x).toarray()  # (I, I) co-occurrence counts
         sim = co / (norms[:, None] * norms[None, :] + self.config.shrink + 1e-12)
@@ -39,13 +41,14 @@ class ItemKNN(Retriever):
         return self
 
     def user_vectors(self, users: np.ndarray) -> sp.csr_matrix:
-        return self.data_.matrix[users]  # sparse rows: scoring costs O(|history| · I)
+        # sparse rows, so scoring costs O(|history| · I)
+        return self.data_.profile(users, self.config.recency_half_life, self.config.use_confidence)
 
     def scores_from_vectors(self, vectors: np.ndarray) -> np.ndarray:
         return np.asarray(vectors @ self.similarity_)
 
     def fold_in_vector(self, liked: np.ndarray) -> np.ndarray:
-        x = np.zeros(self.data_.n_items, np.float32)
+        x = np.zeros(self.data_.n_items, np.float32)  # a new user's likes carry no order: all weigh 1
         x[liked] = 1.0
         return x
 

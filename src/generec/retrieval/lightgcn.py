@@ -33,7 +33,7 @@ class LightGCNConfig:
     dim: int = 64  # D
     layers: int = 3  # K
     lr: float = 0.005  # Adam
-    l2: float = 1e-4  # λ, on the batch's ego embeddings
+    l2: float = 1e-3  # λ, on the batch's ego embeddings (tuned on MovieLens-100k validation: 1e-4 .. 1e-2)
     epochs: int = 300  # at most, with early stopping when fit is given validation data
     batch_size: int = 2048
     eval_every: int = 5  # epochs between validation NDCG@20 evaluations

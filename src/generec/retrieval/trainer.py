@@ -1,15 +1,14 @@
 """Training with a fixed hyperparameter budget, the same for every model.
 
-`tune_and_fit`: 1. draw `budget` configurations from the model's search space (its defaults
-first); 2. fit each on the training part of the training data, with early stopping on the
-validation part for epoch-based models; 3. keep the configuration with the best validation
-metric (and its best epoch); 4. refit it on all the training data.
+`tune_and_fit`: 1. from the defaults, a greedy coordinate search over the model's search space,
+`budget` configurations in all; 2. each fitted on the training part of the training data, with
+early stopping on the validation part for epoch-based models; 3. keep the configuration with the
+best validation metric (and its best epoch); 4. refit it on all the training data.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,15 +21,16 @@ from generec.retrieval import RETRIEVERS
 from generec.retrieval.base import Retriever
 from generec.retrieval.data import InteractionData, Split
 
-# name -> {config field -> candidate values}; the defaults are always tried first.
+# name -> {config field -> values to try}, the most important field first; the defaults are tried first.
 SEARCH_SPACES: dict[str, dict[str, list[Any]]] = {
     "mostpop": {},
-    "itemknn": {"neighbours": [50, 100, 200, 400], "shrink": [0.0, 10.0, 50.0, 100.0]},
-    "ease": {"l2": [100.0, 250.0, 500.0, 1000.0], "dropout": [0.0, 0.33, 0.5], "zero_diagonal": [True, False]},
+    "itemknn": {"neighbours": [50, 200, 400], "recency_half_life": [10.0], "shrink": [0.0, 50.0], "use_confidence": [True]},
+    "ease": {"dropout": [0.5], "zero_diagonal": [False], "l2": [100.0, 300.0, 1000.0], "recency_half_life": [10.0], "use_confidence": [True]},
     "bpr": {"dim": [32, 64, 128], "lr": [0.001, 0.005, 0.01], "l2": [1e-5, 1e-4, 1e-3]},
     "lightgcn": {"dim": [32, 64, 128], "layers": [1, 2, 3], "lr": [0.001, 0.005], "l2": [1e-5, 1e-4, 1e-3]},
     "multimodal": {"dim": [32, 64], "visual_dim": [16, 32, 64], "lr": [0.001, 0.005], "l2": [1e-5, 1e-4, 1e-3]},
-    "implicit-als": {"factors": [32, 64, 128, 256], "regularization": [0.01, 0.05, 0.1, 1.0], "alpha": [1.0, 5.0, 10.0, 20.0, 40.0], "iterations": [15, 30]},
+    "implicit-als": {"factors": [32, 128, 256], "regularization": [0.5, 5.0, 10.0], "alpha": [5.0, 20.0], "iterations": [30]},
+    "ensemble": {"weight": [0.0, 0.2, 0.3, 0.5]},
     "implicit-bpr": {"factors": [32, 64, 128], "learning_rate": [0.005, 0.01, 0.05], "regularization": [0.001, 0.01, 0.1], "iterations": [100, 300]},
 }
 
@@ -55,26 +55,9 @@ class TrainResult:
     tune_seconds: float
 
 
-def candidate_configs(name: str, budget: int, seed: int = 0) -> list[Any]:
-    """`budget` distinct configurations: the defaults, then draws from the search space."""
-    cls = RETRIEVERS[name]
-    default = cls.config_cls()
-    space = {k: v for k, v in SEARCH_SPACES.get(name, {}).items() if hasattr(default, k)}
-    grid = [dict(zip(space, values)) for values in itertools.product(*space.values())]
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(grid)) if grid else []
-    configs = [default]
-    for k in order:
-        if len(configs) >= budget:
-            break
-        cfg = dataclasses.replace(default, **grid[k])
-        if cfg not in configs:
-            configs.append(cfg)
-    return configs
-
-
-def _with_seed(config: Any, seed: int) -> Any:
-    return dataclasses.replace(config, seed=seed) if hasattr(config, "seed") else config
+def default_config(name: str, seed: int = 0) -> Any:
+    cfg = RETRIEVERS[name].config_cls()
+    return dataclasses.replace(cfg, seed=seed) if hasattr(cfg, "seed") else cfg
 
 
 def tune_and_fit(
@@ -85,27 +68,50 @@ def tune_and_fit(
     metric: str = "ndcg@20",
     progress: Callable[[str, int, int], None] | None = None,
 ) -> TrainResult:
+    """Greedy coordinate search: start from the defaults, then try each value of each parameter
+    in `SEARCH_SPACES` order (the most important first), one change at a time from the best so
+    far, until `budget` configurations have been trained."""
     cls = RETRIEVERS[name]
     inner: InteractionData = split.train_inner if split.train_inner is not None else split.train
-    configs = [_with_seed(c, seed) for c in candidate_configs(name, budget, seed)]
+    k = int(metric.split("@")[1])
+    space = {p: v for p, v in SEARCH_SPACES.get(name, {}).items() if hasattr(cls.config_cls(), p)}
     trials: list[Trial] = []
+    tried: set[str] = set()  # configs may hold dicts, which do not hash
     started = time.perf_counter()
-    # 1-2. fit each candidate on train_inner, score it on valid
-    for n, cfg in enumerate(configs):
+
+    def run(cfg: Any) -> float:
+        # 1-2. fit one candidate on train_inner (early-stopped on valid), score it on valid
         t0 = time.perf_counter()
         model = cls(cfg).fit(inner, valid=split.valid)
-        score = evaluate_ranking(model.score_users, inner.matrix, split.valid, ks=(int(metric.split("@")[1]),)).metrics[metric]
+        score = evaluate_ranking(model.score_users, inner.matrix, split.valid, ks=(k,)).metrics[metric]
         log = getattr(model, "train_log_", None)
         trials.append(Trial(dataclasses.asdict(cfg), score, time.perf_counter() - t0, log.best_epoch if log else None))
+        tried.add(repr(cfg))
         if progress:
-            progress(f"tune {name}", n + 1, len(configs))
+            progress(f"tune {name}", len(trials), budget)
+        return score
+
+    best_cfg = default_config(name, seed)
+    best = run(best_cfg)
+    for param, values in space.items():
+        for value in values:
+            cfg = dataclasses.replace(best_cfg, **{param: value})
+            if len(trials) >= budget:
+                break
+            if repr(cfg) in tried:
+                continue
+            score = run(cfg)
+            if score > best:
+                best, best_cfg = score, cfg
+    if progress:
+        progress(f"tune {name}", budget, budget)
     tune_seconds = time.perf_counter() - started
     # 3. the best configuration, trained for its best number of epochs
-    best = max(range(len(trials)), key=lambda k: trials[k].valid)
-    cfg = configs[best]
-    if trials[best].best_epoch and hasattr(cfg, "epochs"):
-        cfg = dataclasses.replace(cfg, epochs=max(1, trials[best].best_epoch))
+    best_trial = max(trials, key=lambda t: t.valid)
+    cfg = best_cfg
+    if best_trial.best_epoch and hasattr(cfg, "epochs"):
+        cfg = dataclasses.replace(cfg, epochs=max(1, best_trial.best_epoch))
     # 4. refit on all training data
     t0 = time.perf_counter()
     model = cls(cfg).fit(split.train)
-    return TrainResult(model, name, dataclasses.asdict(cfg), metric, trials[best].valid, trials, time.perf_counter() - t0, tune_seconds)
+    return TrainResult(model, name, dataclasses.asdict(cfg), metric, best, trials, time.perf_counter() - t0, tune_seconds)
