@@ -67,3 +67,40 @@ def test_help_lists_commands():
     assert run.returncode == 0
     for command in ("build", "load", "import", "stats"):
         assert command in run.stdout
+
+
+def test_train_recommend_and_bad_inputs(tmp_path, tiny_bench):
+    import shutil
+
+    from generec.types import Event, Interaction
+    from generec.workspace import Workspace
+
+    ws = tmp_path / "ws"
+    shutil.copytree(tiny_bench[0], ws)
+    with Workspace.open(ws) as w:
+        clicks = w.interactions.frame(["click"])
+    active = clicks.user_id.value_counts().index[0]  # a user with training positives
+    # unknown model: lists valid names, writes nothing
+    run = generec("train", "--model", "svd++", "-w", ws)
+    assert run.returncode == 1 and "valid names:" in run.stderr and "ease" in run.stderr
+    assert list((ws / "models").iterdir()) == []
+    run = generec("recommend", "--user", active, "-w", ws)
+    assert run.returncode == 1 and "generec train" in run.stderr
+    # train, then recommend as JSON
+    run = generec("train", "--model", "ease", "-w", ws, "--json")
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["model"] == "ease"
+    rec = json.loads(generec("recommend", "--user", active, "-k", "5", "-w", ws, "--json").stdout)
+    assert len(rec["items"]) == 5 and rec["fallback"] is None
+    stranger = json.loads(generec("recommend", "--user", "nobody", "-k", "3", "-w", ws, "--json").stdout)
+    assert stranger["fallback"] == "popularity: unknown user"
+    for k in ("0", "-2", "100000"):
+        run = generec("recommend", "--user", active, "-k", k, "-w", ws)
+        assert run.returncode != 0 and ("k must be" in run.stderr or "larger than the catalogue" in run.stderr or "Invalid value" in run.stderr)
+    # new feedback changes the data: the old checkpoint is refused until retrained
+    with Workspace.open(ws) as w:
+        liked = set(w.interactions.frame(["click", "like"]).query("user_id == @active").item_id)
+        fresh = next(i for i in w.items.ids() if i not in liked)
+        w.interactions.add(Interaction(active, fresh, 2e9, Event.LIKE))
+    run = generec("recommend", "--user", active, "-w", ws)
+    assert run.returncode == 1 and "trained on other data" in run.stderr

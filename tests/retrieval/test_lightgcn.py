@@ -1,4 +1,4 @@
-"""LightGCN on a tiny planted data set: 60 users in 3 groups, each group liking its own block of items."""
+"""LightGCN on the planted data set (conftest): 60 users in 3 groups, each liking its own block of items."""
 
 from __future__ import annotations
 
@@ -7,113 +7,94 @@ import dataclasses
 import numpy as np
 import pytest
 import scipy.sparse as sp
+import torch
 
 from generec.errors import InputError
 from generec.evaluation.ranking import evaluate_ranking
 from generec.retrieval import RETRIEVERS
 from generec.retrieval.base import load_retriever
-from generec.retrieval.lightgcn import LightGCN, LightGCNConfig, normalized_adjacency
-from generec.retrieval.data import InteractionData
+from generec.retrieval.lightgcn import LightGCN, LightGCNConfig, normalized_adjacency, propagate
 
-N_USERS, N_ITEMS, GROUPS, BLOCK = 60, 40, 3, 13
+BLOCK = 13  # group g likes items 13g .. 13g+12
 FAST = LightGCNConfig(dim=16, layers=2, lr=0.05, l2=1e-4, epochs=30, batch_size=256, seed=0)
 
 
-def planted(seed: int = 0) -> tuple[InteractionData, sp.csr_matrix]:
-    """User u belongs to group u % 3 and likes items of block g (items 13g..13g+12) with p = 0.6,
-    others with p = 0.03; 20 % of each user's positives are held out as test."""
-    rng = np.random.default_rng(seed)
-    group = np.arange(N_USERS) % GROUPS
-    in_block = (np.arange(N_ITEMS)[None, :] // BLOCK) == group[:, None]  # (U, I)
-    liked = rng.random((N_USERS, N_ITEMS)) < np.where(in_block, 0.6, 0.03)
-    held = liked & (rng.random(liked.shape) < 0.2)
-    train = sp.csr_matrix((liked & ~held).astype(np.float32))
-    data = InteractionData(np.array([f"u{u}" for u in range(N_USERS)]), np.array([f"i{i}" for i in range(N_ITEMS)]), train, name="planted")
-    return data, sp.csr_matrix(held.astype(np.float32))
-
-
-def carve(data: InteractionData, seed: int = 1) -> tuple[InteractionData, sp.csr_matrix]:
-    """Move 20 % of the training positives to a validation matrix."""
-    m = data.matrix.tocoo()
-    mask = np.random.default_rng(seed).random(m.nnz) < 0.2
-    pick = lambda keep: sp.csr_matrix((m.data[keep], (m.row[keep], m.col[keep])), shape=m.shape)  # noqa: E731
-    return data.with_matrix(pick(~mask)), pick(mask)
-
-
-@pytest.fixture(scope="module")
-def fitted() -> tuple[LightGCN, InteractionData, sp.csr_matrix]:
-    data, test = planted()
-    return LightGCN(FAST).fit(data), data, test
-
-
-def ndcg10(score_users, data: InteractionData, test: sp.csr_matrix) -> float:
-    return evaluate_ranking(score_users, data.matrix, test, ks=(10,)).metrics["ndcg@10"]
+def ndcg(score_users, train: sp.csr_matrix, test: sp.csr_matrix, k: int) -> float:
+    return evaluate_ranking(score_users, train, test, ks=(k,)).metrics[f"ndcg@{k}"]
 
 
 def test_registered():
     assert RETRIEVERS["lightgcn"] is LightGCN
 
 
-def test_beats_random(fitted):
-    model, data, test = fitted
-    rng = np.random.default_rng(0)
-    random = ndcg10(lambda users: rng.random((len(users), N_ITEMS)), data, test)
-    ours = ndcg10(model.score_users, data, test)
-    assert ours > random + 0.25, (ours, random)
-    assert model.train_log_.epochs == FAST.epochs  # no validation: every epoch
-
-
-def test_normalized_adjacency():
-    # R = [[1, 1], [0, 1]]: degrees users (2, 1), items (1, 2); Â_uv = 1 / sqrt(d_u d_v)
-    a_hat = normalized_adjacency(sp.csr_matrix(np.array([[1, 1], [0, 1]], np.float32))).to_dense().numpy()
+def test_normalized_adjacency_and_propagation():
+    # R = [[1, 1], [0, 1]]: user degrees (2, 1), item degrees (1, 2); Â_uv = 1 / sqrt(d_u d_v)
+    a_hat = normalized_adjacency(sp.csr_matrix(np.array([[1, 1], [0, 1]], np.float32)))
     s = 1 / np.sqrt(2)
     expected = np.array([[0, 0, s, 0.5], [0, 0, 0, s], [s, 0, 0, 0], [0.5, s, 0, 0]], np.float32)
-    np.testing.assert_allclose(a_hat, expected, rtol=1e-6)
+    np.testing.assert_allclose(a_hat.to_dense().numpy(), expected, rtol=1e-6)
+    # E = (E⁰ + ÂE⁰ + Â²E⁰) / 3, and its gradient through the symmetric sparse product
+    ego = torch.randn(4, 3, dtype=torch.float32, requires_grad=True)
+    a = torch.from_numpy(expected)
+    propagate(a_hat, ego, 2).pow(2).sum().backward()
+    ours = ego.grad.clone()
+    ego.grad = None
+    ((ego + a @ ego + a @ a @ ego) / 3).pow(2).sum().backward()
+    np.testing.assert_allclose(ours.numpy(), ego.grad.numpy(), rtol=1e-5, atol=1e-6)
 
 
-def test_factors_are_numpy(fitted):
-    model, _, _ = fitted
-    assert model.user_factors_.shape == (N_USERS, FAST.dim) and model.item_factors_.shape == (N_ITEMS, FAST.dim)
+def test_beats_random(planted):
+    model = LightGCN(FAST).fit(planted.train)
+    rng = np.random.default_rng(0)
+    random = ndcg(lambda users: rng.random((len(users), planted.train.n_items)), planted.train.matrix, planted.test, 10)
+    ours = ndcg(model.score_users, planted.train.matrix, planted.test, 10)
+    assert ours > random + 0.3, (ours, random)
+    assert model.train_log_.epochs == model.train_log_.best_epoch == FAST.epochs  # no validation: every epoch
+
+
+def test_factors_are_numpy(planted):
+    model = LightGCN(dataclasses.replace(FAST, epochs=2)).fit(planted.train)
+    n_users, n_items = planted.train.matrix.shape
+    assert model.user_factors_.shape == (n_users, FAST.dim) and model.item_factors_.shape == (n_items, FAST.dim)
     assert isinstance(model.item_factors_, np.ndarray) and model.user_vectors(np.array([0, 5])).dtype == np.float32
     np.testing.assert_allclose(model.score_users(np.array([3])), model.user_factors_[[3]] @ model.item_factors_.T)
 
 
-def test_early_stopping_restores_the_best(tmp_path):
-    data, _ = planted()
-    inner, valid = carve(data)
+def test_early_stopping_restores_the_best(planted):
     calls = []
-    model = LightGCN(dataclasses.replace(FAST, epochs=200, eval_every=2, patience=3)).fit(inner, valid=valid, progress=lambda e, n: calls.append((e, n)))
+    config = dataclasses.replace(FAST, epochs=200, eval_every=2, patience=3)
+    model = LightGCN(config).fit(planted.train_inner, valid=planted.valid, progress=lambda e, n: calls.append((e, n)))
     log = model.train_log_
     assert 0 < log.best_epoch <= log.epochs < 200  # stopped before the maximum
     assert log.best_epoch % 2 == 0 and len(log.history) == log.epochs // 2
     assert log.best_valid == max(log.history)
-    assert log.epochs - log.best_epoch == 3 * 2  # patience evaluations after the best
+    assert log.epochs - log.best_epoch == 3 * 2  # `patience` evaluations after the best
     assert calls == [(e, 200) for e in range(1, log.epochs + 1)]
-    restored = evaluate_ranking(model.score_users, inner.matrix, valid, ks=(20,)).metrics["ndcg@20"]
+    restored = ndcg(model.score_users, planted.train_inner.matrix, planted.valid, 20)
     assert restored == pytest.approx(log.best_valid)
 
 
-def test_same_seed_same_factors():
-    data, _ = planted()
+def test_same_seed_same_factors(planted):
     config = dataclasses.replace(FAST, epochs=5)
-    a, b = LightGCN(config).fit(data), LightGCN(config).fit(data)
-    c = LightGCN(dataclasses.replace(config, seed=1)).fit(data)
-    users = np.arange(N_USERS)
+    a, b = LightGCN(config).fit(planted.train), LightGCN(config).fit(planted.train)
+    c = LightGCN(dataclasses.replace(config, seed=1)).fit(planted.train)
+    users = np.arange(planted.train.n_users)
     np.testing.assert_array_equal(a.score_users(users), b.score_users(users))
     assert not np.array_equal(a.score_users(users), c.score_users(users))
 
 
-def test_save_load_same_recommendations(fitted, tmp_path):
-    model, data, _ = fitted
-    loaded = load_retriever(model.save(tmp_path / "lightgcn"), expect_data_hash=data.data_hash)
+def test_save_load_same_recommendations(planted, tmp_path):
+    model = LightGCN(FAST).fit(planted.train)
+    loaded = load_retriever(model.save(tmp_path / "lightgcn"), expect_data_hash=planted.train.data_hash)
     assert isinstance(loaded, LightGCN) and loaded.config == model.config
+    np.testing.assert_array_equal(loaded.item_factors_, model.item_factors_)
     for user in ("u0", "u1", "u2", "u17"):
         assert loaded.recommend(user, k=5).items == model.recommend(user, k=5).items
 
 
-def test_fold_in_recommends_the_group_block(fitted):
-    model, _, _ = fitted
-    for g in range(GROUPS):
+def test_fold_in_recommends_the_group_block(planted):
+    model = LightGCN(FAST).fit(planted.train)
+    for g in range(3):
         liked = [f"i{BLOCK * g + k}" for k in range(4)]
         vector = model.fold_in(liked)
         assert vector.shape == (FAST.dim,)
@@ -122,9 +103,8 @@ def test_fold_in_recommends_the_group_block(fitted):
         assert in_block >= 4, (g, top)
 
 
-def test_refuses_bad_input():
-    data, _ = planted()
+def test_refuses_bad_input(planted):
     with pytest.raises(InputError, match="validation matrix"):
-        LightGCN(FAST).fit(data, valid=sp.csr_matrix((3, 3)))
-    with pytest.raises(InputError, match="dim"):
-        LightGCNConfig(dim=0)
+        LightGCN(FAST).fit(planted.train, valid=sp.csr_matrix((3, 3)))
+    with pytest.raises(InputError, match="layers"):
+        LightGCNConfig(layers=-1)

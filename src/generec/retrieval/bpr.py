@@ -42,7 +42,9 @@ class BPRMFConfig:
             if getattr(self, name) < 1:
                 raise InputError(f"BPRMFConfig.{name} must be at least 1, got {getattr(self, name)}")
         if self.lr <= 0 or self.l2 < 0 or self.init_std <= 0:
-            raise InputError(f"BPRMFConfig needs lr > 0, l2 >= 0 and init_std > 0; got lr={self.lr}, l2={self.l2}, init_std={self.init_std}")
+            raise InputError(
+                f"BPRMFConfig needs lr > 0, l2 >= 0 and init_std > 0; got lr={self.lr}, l2={self.l2}, init_std={self.init_std}"
+            )
 
 
 class BPRMF(Retriever):
@@ -88,7 +90,9 @@ class BPRMF(Retriever):
             return valid_ndcg(self.score_users, data.matrix, valid)
 
         # 5. train, early-stopped on validation NDCG@20 when `valid` is given
-        factors, self.train_log_ = train_epochs(cfg.epochs, run_epoch, export, score if valid is not None else None, cfg.eval_every, cfg.patience, progress)
+        factors, self.train_log_ = train_epochs(
+            cfg.epochs, run_epoch, export, score if valid is not None else None, cfg.eval_every, cfg.patience, progress
+        )
         self.set_state(factors)
         return self
 
@@ -99,7 +103,8 @@ class BPRMF(Retriever):
         return vectors @ self.item_factors_.T  # (B, I): p_u · q_i + b_i
 
     def fold_in_vector(self, liked: np.ndarray) -> np.ndarray:
-        # ridge regression onto Q (the bias column left out), then the constant 1 for b_i
+        # ridge regression onto Q (the bias column left out), then the constant 1 for b_i. Its
+        # targets are 0/1, so u is shorter than trained users' p_u and b_i weighs relatively more
         d = self.config.dim
         u = ridge_fold_in(self.item_factors_[:, :d], liked, gram=self.gram_)  # (D,)
         return np.append(u, np.float32(1.0)).astype(np.float32) if self.config.use_bias else u

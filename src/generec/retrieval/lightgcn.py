@@ -46,7 +46,10 @@ class LightGCNConfig:
             if getattr(self, name) < 1:
                 raise InputError(f"LightGCNConfig.{name} must be at least 1, got {getattr(self, name)}")
         if self.layers < 0 or self.lr <= 0 or self.l2 < 0 or self.init_std <= 0:
-            raise InputError(f"LightGCNConfig needs layers >= 0, lr > 0, l2 >= 0 and init_std > 0; got layers={self.layers}, lr={self.lr}, l2={self.l2}, init_std={self.init_std}")
+            raise InputError(
+                "LightGCNConfig needs layers >= 0, lr > 0, l2 >= 0 and init_std > 0; "
+                f"got layers={self.layers}, lr={self.lr}, l2={self.l2}, init_std={self.init_std}"
+            )
 
 
 def normalized_adjacency(matrix: sp.csr_matrix) -> torch.Tensor:
@@ -131,7 +134,9 @@ class LightGCN(Retriever):
             return valid_ndcg(self.score_users, data.matrix, valid)
 
         # 5. train, early-stopped on validation NDCG@20 when `valid` is given
-        factors, self.train_log_ = train_epochs(cfg.epochs, run_epoch, export, score if valid is not None else None, cfg.eval_every, cfg.patience, progress)
+        factors, self.train_log_ = train_epochs(
+            cfg.epochs, run_epoch, export, score if valid is not None else None, cfg.eval_every, cfg.patience, progress
+        )
         self.set_state(factors)
         return self
 

@@ -41,7 +41,7 @@ class BPRSampler:
         keep = degree[users] < self.n_items  # a user who has every item has no negative
         self.users, self.items = users[keep], items[keep]
         if len(self.users) == 0:
-            raise InputError("BPR needs a user with at least one item they have not interacted with; every user has every item")
+            raise InputError("BPR needs a user with an item they have not interacted with; every user has every item")
         self.rng = rng
 
     def __len__(self) -> int:
@@ -77,10 +77,15 @@ def bpr_loss(pos: torch.Tensor, neg: torch.Tensor, *embeddings: torch.Tensor, l2
 
 def check_valid(valid: sp.csr_matrix | None, shape: tuple[int, int], model: str) -> None:
     if valid is not None and valid.shape != shape:
-        raise InputError(f"{model}: the validation matrix has shape {valid.shape}, the training data {shape}; both must be (users, items) of the same data")
+        raise InputError(
+            f"{model}: the validation matrix has shape {valid.shape}, the training data {shape}; "
+            "both must be (users, items) of the same data"
+        )
 
 
-def valid_ndcg(score_users: Callable[[np.ndarray], np.ndarray], train: sp.csr_matrix, valid: sp.csr_matrix, k: int = 20) -> float:
+def valid_ndcg(
+    score_users: Callable[[np.ndarray], np.ndarray], train: sp.csr_matrix, valid: sp.csr_matrix, k: int = 20
+) -> float:
     """NDCG@k on the validation users, training items excluded."""
     return evaluate_ranking(score_users, train, valid, ks=(k,)).metrics[f"ndcg@{k}"]
 

@@ -25,9 +25,9 @@ from generec.retrieval.data import InteractionData, Split
 SEARCH_SPACES: dict[str, dict[str, list[Any]]] = {
     "mostpop": {},
     "itemknn": {"neighbours": [50, 200, 400], "recency_half_life": [10.0], "shrink": [0.0, 50.0], "use_confidence": [True]},
-    "ease": {"dropout": [0.5], "zero_diagonal": [False], "l2": [100.0, 300.0, 1000.0], "recency_half_life": [10.0], "use_confidence": [True]},
-    "bpr": {"dim": [32, 64, 128], "lr": [0.001, 0.005, 0.01], "l2": [1e-5, 1e-4, 1e-3]},
-    "lightgcn": {"dim": [32, 64, 128], "layers": [1, 2, 3], "lr": [0.001, 0.005], "l2": [1e-5, 1e-4, 1e-3]},
+    "ease": {"recency_half_life": [10.0], "dropout": [0.5], "zero_diagonal": [False], "l2": [100.0, 300.0, 1000.0], "use_confidence": [True]},
+    "bpr": {"l2": [0.01, 0.05], "dim": [32, 128], "lr": [0.01]},
+    "lightgcn": {"l2": [1e-4, 3e-3], "layers": [2], "dim": [32, 128], "lr": [0.01]},
     "multimodal": {"dim": [32, 64], "visual_dim": [16, 32, 64], "lr": [0.001, 0.005], "l2": [1e-5, 1e-4, 1e-3]},
     "implicit-als": {"factors": [32, 128, 256], "regularization": [0.5, 5.0, 10.0], "alpha": [5.0, 20.0], "iterations": [30]},
     "ensemble": {"weight": [0.0, 0.2, 0.3, 0.5]},
