@@ -61,6 +61,10 @@ class Ensemble(Retriever):
     def _weights(self) -> list[float]:
         return [1.0 - self.config.weight, self.config.weight]
 
+    def score_users(self, users: np.ndarray) -> np.ndarray:
+        # each member scores from its own (possibly sparse) user vectors: no dense concatenation
+        return sum(w * _standardise(m.score_users(users).astype(np.float32)) for w, m in zip(self._weights, self.members_))
+
     def user_vectors(self, users: np.ndarray) -> np.ndarray:
         # members' vectors side by side, dense: (B, Σ D_m)
         parts = [m.user_vectors(users) for m in self.members_]
