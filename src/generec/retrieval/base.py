@@ -208,6 +208,31 @@ class Retriever:
         return path
 
 
+class ItemItemRetriever(Retriever):
+    """A model whose state is an item-item matrix W (I, I): scores x_u W, with x_u the user's
+    (optionally recency- and confidence-weighted) history. `fit` sets `weights_`; configs may
+    carry `recency_half_life` and `use_confidence`."""
+
+    def user_vectors(self, users: np.ndarray) -> sp.csr_matrix:
+        # sparse rows, so scoring costs O(|history| · I)
+        cfg = self.config
+        return self.data_.profile(users, getattr(cfg, "recency_half_life", 0.0), getattr(cfg, "use_confidence", False))
+
+    def scores_from_vectors(self, vectors: np.ndarray) -> np.ndarray:
+        return np.asarray(vectors @ self.weights_)
+
+    def fold_in_vector(self, liked: np.ndarray) -> np.ndarray:
+        x = np.zeros(self.data_.n_items, np.float32)  # a new user's likes carry no order: all weigh 1
+        x[liked] = 1.0
+        return x
+
+    def state(self) -> dict[str, np.ndarray]:
+        return {"weights": self.weights_}
+
+    def set_state(self, state: dict[str, np.ndarray]) -> None:
+        self.weights_ = state["weights"]
+
+
 def load_retriever(path: str | Path, expect_data_hash: str | None = None) -> Retriever:
     """Load a checkpoint; with `expect_data_hash`, refuse one trained on other data."""
     from generec.retrieval import RETRIEVERS

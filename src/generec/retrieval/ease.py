@@ -15,9 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 
-from generec.retrieval.base import Retriever
+from generec.retrieval.base import ItemItemRetriever
 
 
 @dataclass(frozen=True)
@@ -29,7 +28,7 @@ class EASEConfig:
     use_confidence: bool = False  # weigh positives by their confidence (ratings), in training and scoring
 
 
-class EASE(Retriever):
+class EASE(ItemItemRetriever):
     name = "ease"
     config_cls = EASEConfig
 
@@ -47,21 +46,3 @@ class EASE(Retriever):
             b = np.linalg.solve(gram + np.diag(reg), gram)
         self.weights_ = b.astype(np.float32)
         return self
-
-    def user_vectors(self, users: np.ndarray) -> sp.csr_matrix:
-        # sparse rows, so scoring costs O(|history| · I)
-        return self.data_.profile(users, self.config.recency_half_life, self.config.use_confidence)
-
-    def scores_from_vectors(self, vectors: np.ndarray) -> np.ndarray:
-        return np.asarray(vectors @ self.weights_)
-
-    def fold_in_vector(self, liked: np.ndarray) -> np.ndarray:
-        x = np.zeros(self.data_.n_items, np.float32)  # a new user's likes carry no order: all weigh 1
-        x[liked] = 1.0
-        return x
-
-    def state(self):
-        return {"weights": self.weights_}
-
-    def set_state(self, state):
-        self.weights_ = state["weights"]

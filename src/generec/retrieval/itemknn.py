@@ -9,9 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 
-from generec.retrieval.base import Retriever
+from generec.retrieval.base import ItemItemRetriever
 
 
 @dataclass(frozen=True)
@@ -22,7 +21,7 @@ class ItemKNNConfig:
     use_confidence: bool = False  # weigh positives by their confidence (ratings), in training and scoring
 
 
-class ItemKNN(Retriever):
+class ItemKNN(ItemItemRetriever):
     name = "itemknn"
     config_cls = ItemKNNConfig
 
@@ -37,23 +36,5 @@ class ItemKNN(Retriever):
         if k < sim.shape[0] - 1:  # keep the top-k neighbours of each item (column j: who is similar to j)
             drop = np.argpartition(-sim, k, axis=0)[k:]
             np.put_along_axis(sim, drop, 0.0, axis=0)
-        self.similarity_ = sim.astype(np.float32)
+        self.weights_ = sim.astype(np.float32)  # S
         return self
-
-    def user_vectors(self, users: np.ndarray) -> sp.csr_matrix:
-        # sparse rows, so scoring costs O(|history| · I)
-        return self.data_.profile(users, self.config.recency_half_life, self.config.use_confidence)
-
-    def scores_from_vectors(self, vectors: np.ndarray) -> np.ndarray:
-        return np.asarray(vectors @ self.similarity_)
-
-    def fold_in_vector(self, liked: np.ndarray) -> np.ndarray:
-        x = np.zeros(self.data_.n_items, np.float32)  # a new user's likes carry no order: all weigh 1
-        x[liked] = 1.0
-        return x
-
-    def state(self):
-        return {"similarity": self.similarity_}
-
-    def set_state(self, state):
-        self.similarity_ = state["similarity"]
