@@ -208,6 +208,29 @@ class Retriever:
         return path
 
 
+class FactorRetriever(Retriever):
+    """A model whose state is user factors (U, D) and item factors (I, D): scores are dot
+    products. VᵀV over the first `fold_in_dims()` item-factor columns is cached for fold-in."""
+
+    def fold_in_dims(self) -> int:
+        return self.item_factors_.shape[1]
+
+    def user_vectors(self, users: np.ndarray) -> np.ndarray:
+        return self.user_factors_[users]  # (B, D)
+
+    def scores_from_vectors(self, vectors: np.ndarray) -> np.ndarray:
+        return vectors @ self.item_factors_.T  # (B, I)
+
+    def state(self) -> dict[str, np.ndarray]:
+        return {"user_factors": self.user_factors_, "item_factors": self.item_factors_}
+
+    def set_state(self, state: dict[str, np.ndarray]) -> None:
+        self.user_factors_ = np.asarray(state["user_factors"], np.float32)
+        self.item_factors_ = np.asarray(state["item_factors"], np.float32)
+        v = self.item_factors_[:, : self.fold_in_dims()].astype(np.float64)
+        self.gram_ = v.T @ v  # VᵀV (D, D), for fold-in
+
+
 class ItemItemRetriever(Retriever):
     """A model whose state is an item-item matrix W (I, I): scores x_u W, with x_u the user's
     (optionally recency- and confidence-weighted) history. `fit` sets `weights_`; configs may

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from generec.errors import InputError
-from generec.retrieval.base import Retriever
+from generec.retrieval.base import FactorRetriever
 from generec.retrieval.foldin import ridge_fold_in
 from generec.retrieval.torch_train import BPRSampler, Factors, bpr_loss, check_valid, train_epochs, valid_ndcg
 
@@ -47,7 +47,7 @@ class BPRMFConfig:
             )
 
 
-class BPRMF(Retriever):
+class BPRMF(FactorRetriever):
     name = "bpr"
     config_cls = BPRMFConfig
 
@@ -96,11 +96,8 @@ class BPRMF(Retriever):
         self.set_state(factors)
         return self
 
-    def user_vectors(self, users: np.ndarray) -> np.ndarray:
-        return self.user_factors_[users]  # (B, D+1)
-
-    def scores_from_vectors(self, vectors: np.ndarray) -> np.ndarray:
-        return vectors @ self.item_factors_.T  # (B, I): p_u · q_i + b_i
+    def fold_in_dims(self) -> int:
+        return self.config.dim  # Q without the bias column
 
     def fold_in_vector(self, liked: np.ndarray) -> np.ndarray:
         # ridge regression onto Q (the bias column left out), then the constant 1 for b_i. Its
@@ -108,12 +105,3 @@ class BPRMF(Retriever):
         d = self.config.dim
         u = ridge_fold_in(self.item_factors_[:, :d], liked, gram=self.gram_)  # (D,)
         return np.append(u, np.float32(1.0)).astype(np.float32) if self.config.use_bias else u
-
-    def state(self):
-        return {"user_factors": self.user_factors_, "item_factors": self.item_factors_}
-
-    def set_state(self, state):
-        self.user_factors_ = np.asarray(state["user_factors"], np.float32)  # (U, D[+1])
-        self.item_factors_ = np.asarray(state["item_factors"], np.float32)  # (I, D[+1])
-        q = self.item_factors_[:, : self.config.dim].astype(np.float64)
-        self.gram_ = q.T @ q  # QᵀQ (D, D), for fold-in

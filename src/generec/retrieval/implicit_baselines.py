@@ -26,7 +26,7 @@ import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from generec.retrieval.base import Retriever
+from generec.retrieval.base import FactorRetriever
 from generec.retrieval.foldin import ridge_fold_in
 
 # implicit's own threads. ALS solves each row independently, so its factors do not depend on the
@@ -60,7 +60,7 @@ class ImplicitALSConfig:
     seed: int = 0
 
 
-class ImplicitALS(Retriever):
+class ImplicitALS(FactorRetriever):
     name = "implicit-als"
     config_cls = ImplicitALSConfig
 
@@ -76,16 +76,8 @@ class ImplicitALS(Retriever):
             )  # fmt: skip
             model.fit(_binary(data), show_progress=False, callback=_callback(progress, c.iterations))
         self.model_ = model  # implicit's own object, for inspection; a loaded checkpoint has none
-        self.user_factors_ = np.ascontiguousarray(model.user_factors, np.float32)  # (U, D)
-        self.item_factors_ = np.ascontiguousarray(model.item_factors, np.float32)  # (I, D)
-        self._cache_gram()
+        self.set_state({"user_factors": model.user_factors, "item_factors": model.item_factors})  # (U, D), (I, D)
         return self
-
-    def user_vectors(self, users: np.ndarray) -> np.ndarray:
-        return self.user_factors_[users]  # (B, D)
-
-    def scores_from_vectors(self, vectors: np.ndarray) -> np.ndarray:
-        return vectors @ self.item_factors_.T  # (B, I)
 
     def fold_in_vector(self, liked: np.ndarray) -> np.ndarray:
         # the exact user step of ALS: u = (VᵀV + α V_LᵀV_L + λI)⁻¹ (1 + α) V_Lᵀ 1, the same normal
@@ -93,17 +85,6 @@ class ImplicitALS(Retriever):
         c = self.config
         return ridge_fold_in(self.item_factors_, liked, reg=c.regularization, alpha=c.alpha, gram=self.gram_)  # (D,)
 
-    def state(self):
-        return {"user_factors": self.user_factors_, "item_factors": self.item_factors_}
-
-    def set_state(self, state):
-        self.user_factors_ = np.asarray(state["user_factors"], np.float32)
-        self.item_factors_ = np.asarray(state["item_factors"], np.float32)
-        self._cache_gram()
-
-    def _cache_gram(self) -> None:
-        v = self.item_factors_.astype(np.float64)
-        self.gram_ = v.T @ v  # VᵀV, (D, D)
 
 
 @dataclass(frozen=True)
@@ -115,7 +96,7 @@ class ImplicitBPRConfig:
     seed: int = 0
 
 
-class ImplicitBPR(Retriever):
+class ImplicitBPR(FactorRetriever):
     name = "implicit-bpr"
     config_cls = ImplicitBPRConfig
 
@@ -138,29 +119,11 @@ class ImplicitBPR(Retriever):
             )  # fmt: skip
             model.fit(_binary(data), show_progress=False, callback=_callback(progress, c.iterations))
         self.model_ = model  # as in ImplicitALS
-        self.user_factors_ = np.ascontiguousarray(model.user_factors, np.float32)  # (U, D+1), last column 1
-        self.item_factors_ = np.ascontiguousarray(model.item_factors, np.float32)  # (I, D+1), last column b_i
-        self._cache_gram()
+        # (U, D+1) with a last column of 1s, (I, D+1) with a last column b_i
+        self.set_state({"user_factors": model.user_factors, "item_factors": model.item_factors})
         return self
-
-    def user_vectors(self, users: np.ndarray) -> np.ndarray:
-        return self.user_factors_[users]  # (B, D+1)
-
-    def scores_from_vectors(self, vectors: np.ndarray) -> np.ndarray:
-        return vectors @ self.item_factors_.T  # (B, I): u·v_i + b_i
 
     def fold_in_vector(self, liked: np.ndarray) -> np.ndarray:
         reg = self.FOLD_IN_REL_REG * np.trace(self.gram_) / len(self.gram_)
         return ridge_fold_in(self.item_factors_, liked, reg=reg, alpha=self.FOLD_IN_ALPHA, gram=self.gram_)  # (D+1,)
 
-    def state(self):
-        return {"user_factors": self.user_factors_, "item_factors": self.item_factors_}
-
-    def set_state(self, state):
-        self.user_factors_ = np.asarray(state["user_factors"], np.float32)
-        self.item_factors_ = np.asarray(state["item_factors"], np.float32)
-        self._cache_gram()
-
-    def _cache_gram(self) -> None:
-        v = self.item_factors_.astype(np.float64)
-        self.gram_ = v.T @ v  # VᵀV, (D+1, D+1)

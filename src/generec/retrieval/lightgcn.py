@@ -23,7 +23,7 @@ import scipy.sparse as sp
 import torch
 
 from generec.errors import InputError
-from generec.retrieval.base import Retriever
+from generec.retrieval.base import FactorRetriever
 from generec.retrieval.foldin import ridge_fold_in
 from generec.retrieval.torch_train import BPRSampler, Factors, bpr_loss, check_valid, train_epochs, valid_ndcg
 
@@ -94,7 +94,7 @@ def propagate(adjacency: torch.Tensor, ego: torch.Tensor, layers: int) -> torch.
     return out / (layers + 1)
 
 
-class LightGCN(Retriever):
+class LightGCN(FactorRetriever):
     name = "lightgcn"
     config_cls = LightGCNConfig
 
@@ -140,20 +140,5 @@ class LightGCN(Retriever):
         self.set_state(factors)
         return self
 
-    def user_vectors(self, users: np.ndarray) -> np.ndarray:
-        return self.user_factors_[users]  # (B, D)
-
-    def scores_from_vectors(self, vectors: np.ndarray) -> np.ndarray:
-        return vectors @ self.item_factors_.T  # (B, I): e_u · e_i
-
     def fold_in_vector(self, liked: np.ndarray) -> np.ndarray:
         return ridge_fold_in(self.item_factors_, liked, gram=self.gram_)  # (D,)
-
-    def state(self):
-        return {"user_factors": self.user_factors_, "item_factors": self.item_factors_}
-
-    def set_state(self, state):
-        self.user_factors_ = np.asarray(state["user_factors"], np.float32)  # (U, D)
-        self.item_factors_ = np.asarray(state["item_factors"], np.float32)  # (I, D)
-        v = self.item_factors_.astype(np.float64)
-        self.gram_ = v.T @ v  # VᵀV (D, D), for fold-in

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from generec.errors import InputError
-from generec.retrieval.base import Retriever
+from generec.retrieval.base import FactorRetriever
 from generec.retrieval.foldin import ridge_fold_in
 from generec.retrieval.torch_train import BPRSampler, Factors, bpr_loss, check_valid, train_epochs, valid_ndcg
 
@@ -47,7 +47,7 @@ class VBPRConfig:
                 raise InputError(f"VBPRConfig.{name} must be at least 1, got {getattr(self, name)}")
 
 
-class VBPR(Retriever):
+class VBPR(FactorRetriever):
     name = "multimodal"
     config_cls = VBPRConfig
     uses_item_features = True
@@ -132,29 +132,22 @@ class VBPR(Retriever):
         items = self.content_item_factors(features, base)
         return (self.user_factors_[users] * items).sum(1)
 
-    def user_vectors(self, users: np.ndarray) -> np.ndarray:
-        return self.user_factors_[users]
-
-    def scores_from_vectors(self, vectors: np.ndarray) -> np.ndarray:
-        return vectors @ self.item_factors_.T
+    def fold_in_dims(self) -> int:
+        return self.item_factors_.shape[1] - 2  # [p_u, θ_u], then the two constant ones
 
     def fold_in_vector(self, liked: np.ndarray) -> np.ndarray:
-        k = self.item_factors_.shape[1] - 2  # [p_u, θ_u], then the two constant ones
-        u = ridge_fold_in(self.item_factors_[:, :k], liked, gram=self.gram_)
+        u = ridge_fold_in(self.item_factors_[:, : self.fold_in_dims()], liked, gram=self.gram_)
         return np.append(u, np.ones(2, np.float32)).astype(np.float32)
 
     def state(self):
-        return {"user_factors": self.user_factors_, "item_factors": self.item_factors_, "projection": self.projection_,
-                "visual_bias": self.visual_bias_, "feature_mean": self.feature_mean_, "feature_std": self.feature_std_}  # fmt: skip
+        return super().state() | {"projection": self.projection_, "visual_bias": self.visual_bias_,
+                                  "feature_mean": self.feature_mean_, "feature_std": self.feature_std_}  # fmt: skip
 
     def set_state(self, state):
-        self.user_factors_ = np.asarray(state["user_factors"], np.float32)
-        self.item_factors_ = np.asarray(state["item_factors"], np.float32)
+        super().set_state(state)
         self.projection_ = np.asarray(state["projection"], np.float32)
         self.visual_bias_ = np.asarray(state["visual_bias"], np.float32)
         self.feature_mean_ = np.asarray(state["feature_mean"], np.float32)
         self.feature_std_ = np.asarray(state["feature_std"], np.float32)
         warm = np.asarray(self.data_.matrix.sum(0)).ravel() > 0
         self.mean_bias_ = float(self.item_factors_[warm, -2].mean()) if warm.any() else 0.0
-        v = self.item_factors_[:, :-2].astype(np.float64)
-        self.gram_ = v.T @ v
