@@ -25,7 +25,7 @@ import torch
 from generec.errors import InputError
 from generec.retrieval.base import FactorRetriever
 from generec.retrieval.foldin import ridge_fold_in
-from generec.retrieval.torch_train import BPRSampler, Factors, bpr_loss, check_valid, train_epochs, valid_ndcg
+from generec.retrieval.torch_train import BPRSampler, Factors, bpr_loss, check_valid, train_and_keep_best
 
 
 @dataclass(frozen=True)
@@ -129,15 +129,8 @@ class LightGCN(FactorRetriever):
                 e = propagate(adjacency, ego, cfg.layers).numpy()
             return {"user_factors": e[:n_users].copy(), "item_factors": e[n_users:].copy()}
 
-        def score(factors: Factors) -> float:
-            self.set_state(factors)
-            return valid_ndcg(self.score_users, data.matrix, valid)
-
         # 5. train, early-stopped on validation NDCG@20 when `valid` is given
-        factors, self.train_log_ = train_epochs(
-            cfg.epochs, run_epoch, export, score if valid is not None else None, cfg.eval_every, cfg.patience, progress
-        )
-        self.set_state(factors)
+        train_and_keep_best(self, valid, run_epoch, export, progress)
         return self
 
     def fold_in_vector(self, liked: np.ndarray) -> np.ndarray:

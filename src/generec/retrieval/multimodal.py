@@ -24,7 +24,7 @@ import torch
 from generec.errors import InputError
 from generec.retrieval.base import FactorRetriever
 from generec.retrieval.foldin import ridge_fold_in
-from generec.retrieval.torch_train import BPRSampler, Factors, bpr_loss, check_valid, train_epochs, valid_ndcg
+from generec.retrieval.torch_train import BPRSampler, Factors, bpr_loss, check_valid, train_and_keep_best
 
 
 @dataclass(frozen=True)
@@ -100,14 +100,10 @@ class VBPR(FactorRetriever):
                 users = np.hstack([p.detach().numpy(), theta.detach().numpy(), np.ones((data.n_users, 2), np.float32)])
                 items = np.hstack([qn, (f @ e).numpy(), bn[:, None], (f @ beta).numpy()[:, None]])
                 return {"user_factors": users.astype(np.float32), "item_factors": items.astype(np.float32),
-                        "projection": e.detach().numpy().copy(), "visual_bias": beta.detach().numpy().copy()}  # fmt: skip
+                        "projection": e.detach().numpy().copy(), "visual_bias": beta.detach().numpy().copy(),
+                        "feature_mean": self.feature_mean_, "feature_std": self.feature_std_}  # fmt: skip
 
-        def score(factors: Factors) -> float:
-            self.set_state({**factors, "feature_mean": self.feature_mean_, "feature_std": self.feature_std_})
-            return valid_ndcg(self.score_users, data.matrix, valid)
-
-        factors, self.train_log_ = train_epochs(cfg.epochs, run_epoch, export, score if valid is not None else None, cfg.eval_every, cfg.patience, progress)
-        self.set_state({**factors, "feature_mean": self.feature_mean_, "feature_std": self.feature_std_})
+        train_and_keep_best(self, valid, run_epoch, export, progress)
         return self
 
     def content_item_factors(self, features: np.ndarray, base_items: np.ndarray | None = None) -> np.ndarray:

@@ -125,3 +125,18 @@ def train_epochs(
         log.best_epoch = log.epochs
         return export(), log
     return best, log
+
+
+def train_and_keep_best(model, valid: sp.csr_matrix | None, run_epoch: Callable[[int], None], export: Callable[[], Factors],
+                        progress: Callable[[int, int], None] | None = None) -> None:
+    """`train_epochs` for a model whose `set_state` takes the exported factors: candidates are
+    scored by installing them, and the best (or, without `valid`, the last) stays installed.
+    The model's config supplies `epochs`, `eval_every` and `patience`; sets `model.train_log_`."""
+    cfg = model.config
+
+    def score(factors: Factors) -> float:
+        model.set_state(factors)
+        return valid_ndcg(model.score_users, model.data_.matrix, valid)
+
+    factors, model.train_log_ = train_epochs(cfg.epochs, run_epoch, export, score if valid is not None else None, cfg.eval_every, cfg.patience, progress)
+    model.set_state(factors)
