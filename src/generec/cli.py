@@ -22,6 +22,7 @@ from generec.config import MediaLimits, load_config
 from generec.datasets import BUILDERS, LOADERS
 from generec.errors import GenerecError, InputError
 from generec.registry import resolve
+from generec.types import Origin
 from generec.workspace import Workspace, default_path, fresh_workspace, workspace_stats
 
 app = typer.Typer(help="generec: generative recommendation — retrieve, repurpose, create.", no_args_is_help=True, add_completion=False)
@@ -234,7 +235,7 @@ def _split_for(ws: Workspace, split: Optional[str]) -> str:
 def _features_for(ws: Workspace, update: Callable | None = None) -> Callable[[], Any]:
     from generec.encoders.item import item_features
 
-    return lambda: item_features(ws, ws.items.all(), update)
+    return lambda: item_features(ws, ws.items.all(origin=Origin.HUMAN), update)
 
 
 @app.command("train")

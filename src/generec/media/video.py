@@ -336,6 +336,31 @@ def iter_frames(path: PathLike) -> Iterator[tuple[float, np.ndarray]]:
     return _iter_frames(c, v, p)
 
 
+def iter_raw_frames(path: PathLike) -> Iterator[tuple[float, av.VideoFrame]]:
+    """Yield (timestamp, decoded frame in its native pixel format) for every frame.
+
+    For scans that look closely at only a few frames: converting a frame to RGB costs about as
+    much as decoding it, so callers convert (or shrink with ``frame.reformat``) only what they use.
+    """
+    p, _ = _check_file(path, None)
+    c = _open_container(p)
+    try:
+        v = _video_stream(c, p)
+        v.thread_type = "AUTO"
+    except BaseException:
+        c.close()
+        raise
+    return _iter_raw(c, v, p)
+
+
+def _iter_raw(c: InputContainer, v: VideoStream, p: Path) -> Iterator[tuple[float, av.VideoFrame]]:
+    try:
+        with _media_errors(p, "decoding"):
+            yield from _frame_times(v, c.decode(v))
+    finally:
+        c.close()
+
+
 def _iter_frames(c: InputContainer, v: VideoStream, p: Path) -> Iterator[tuple[float, np.ndarray]]:
     try:
         with _media_errors(p, "decoding"):

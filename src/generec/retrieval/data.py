@@ -21,7 +21,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from generec.errors import InputError
-from generec.types import POSITIVE_EVENTS, Event
+from generec.types import POSITIVE_EVENTS, Event, Origin
 from generec.workspace import Workspace
 
 SPLITS = ("temporal", "random", "microvideo")
@@ -140,8 +140,14 @@ def _data(frame: pd.DataFrame, user_ids: np.ndarray, item_ids: np.ndarray, users
 
 
 def positives(ws: Workspace, events: tuple[Event, ...] = POSITIVE_EVENTS) -> pd.DataFrame:
-    """Positive interactions, one row per (user, item): the first time it happened."""
+    """Positive interactions with catalogue items, one row per (user, item): the first time it happened."""
     frame = ws.interactions.frame(events)
+    # feedback on a personal edit counts for the catalogue item it was made from
+    parents = {i.id: i.parent_id for i in ws.items.all(origin=Origin.AI_EDITED) if i.parent_id}
+    if parents:
+        frame = frame.assign(item_id=frame["item_id"].map(lambda i: parents.get(i, i)))
+    catalogue = set(ws.items.ids(origin=Origin.HUMAN))
+    frame = frame[frame["item_id"].isin(catalogue)]
     if frame.empty:
         raise InputError(f"workspace {ws.root} has no positive interactions ({', '.join(events)}) to train on")
     return frame.sort_values("ts", kind="stable").drop_duplicates(["user_id", "item_id"], keep="first")
@@ -165,7 +171,7 @@ def make_split(ws: Workspace, how: str = "temporal", seed: int = 0, holdout: flo
     # 1. check inputs
     if how not in SPLITS:
         raise InputError(f"unknown split {how!r}; valid splits: {', '.join(SPLITS)}")
-    item_ids = np.array(ws.items.ids())
+    item_ids = np.array(ws.items.ids(origin=Origin.HUMAN))  # the catalogue: AI edits are per-user variants
     user_ids = np.array(ws.users.ids())
     users = {u: k for k, u in enumerate(user_ids)}
     items = {i: k for k, i in enumerate(item_ids)}
@@ -196,7 +202,7 @@ def make_split(ws: Workspace, how: str = "temporal", seed: int = 0, holdout: flo
 
 def full_data(ws: Workspace, events: tuple[Event, ...] = POSITIVE_EVENTS) -> InteractionData:
     """All positives, for training the model that serves."""
-    item_ids = np.array(ws.items.ids())
+    item_ids = np.array(ws.items.ids(origin=Origin.HUMAN))  # the catalogue: AI edits are per-user variants
     user_ids = np.array(ws.users.ids())
     frame = positives(ws, events)
     users = {u: k for k, u in enumerate(user_ids)}

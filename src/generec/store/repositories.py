@@ -81,12 +81,20 @@ class Items:
         ).fetchone()
         return None if row is None else _item_from_row(row)
 
-    def all(self) -> list[Item]:
-        rows = self.db.query(f"SELECT {_ITEM_COLUMNS} FROM items ORDER BY rowid")
+    def all(self, origin: Origin | None = None) -> list[Item]:
+        """Every item in insertion order; with `origin`, only those of that origin."""
+        where, args = ("WHERE origin = ?", (str(origin),)) if origin is not None else ("", ())
+        rows = self.db.query(f"SELECT {_ITEM_COLUMNS} FROM items {where} ORDER BY rowid", args)
         return [_item_from_row(row) for row in rows]
 
-    def ids(self) -> list[str]:
-        return [row[0] for row in self.db.query("SELECT id FROM items ORDER BY rowid")]
+    def ids(self, origin: Origin | None = None) -> list[str]:
+        where, args = ("WHERE origin = ?", (str(origin),)) if origin is not None else ("", ())
+        return [row[0] for row in self.db.query(f"SELECT id FROM items {where} ORDER BY rowid", args)]
+
+    def children(self, parent_id: str) -> list[Item]:
+        """Items made from `parent_id` (AI edits), oldest first."""
+        rows = self.db.query(f"SELECT {_ITEM_COLUMNS} FROM items WHERE parent_id = ? ORDER BY rowid", (parent_id,))
+        return [_item_from_row(row) for row in rows]
 
     def existing(self, ids: Sequence[str]) -> set[str]:
         """Which of `ids` are already stored."""

@@ -1,0 +1,148 @@
+"""What every edit op shares: its context, its result, and how a result becomes a new item.
+
+An op is bound to one workspace and one user (`EditContext`) and is called as
+`op(item, guidance) -> EditResult`. The new item has `origin="ai_edited"`, `parent_id` set and
+a provenance record with the op, its parameters, the user, the guidance and the seed. Its media
+and the item row are written together: a failure leaves the workspace as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+import generec
+from generec.encoders.cache import FeatureCache
+from generec.encoders.image import ImageEncoder
+from generec.errors import InputError
+from generec.media.image import encode_image
+from generec.media.video import VideoInfo, probe
+from generec.types import Item, Kind, Media, Origin
+from generec.workspace import Workspace
+
+if TYPE_CHECKING:
+    from generec.editor.preference import Preference
+    from generec.encoders.bridge import TextImageBridge
+    from generec.instructor.guidance import Guidance
+
+
+class CannotSatisfy(InputError):
+    """The guidance asks for something this op cannot do with this item (nothing was written)."""
+
+
+@dataclass
+class EditContext:
+    workspace: Workspace
+    user_id: str
+    preference: Preference | None
+    encoder: ImageEncoder
+    cache: FeatureCache
+    bridge: TextImageBridge | None = None
+    seed: int = 0
+
+
+@dataclass
+class EditResult:
+    item: Item  # the new item, stored
+    parent: Item
+    op: str  # "cover" | "clip" | "style"
+    params: dict[str, Any]  # what the op chose (timestamp, span, style and strength)
+    score: float  # the chosen option's score under the user's (steered) preference
+    baseline_score: float  # the same score for the unedited item (original cover, first window, natural look)
+    media_path: Path
+    cover_path: Path | None
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "item_id": self.item.id, "parent_id": self.parent.id, "op": self.op, "params": self.params,
+            "score": self.score, "baseline_score": self.baseline_score, "media_path": str(self.media_path),
+            "cover_path": str(self.cover_path) if self.cover_path else None, "notes": self.notes,
+        }  # fmt: skip
+
+
+def video_item(ws: Workspace, item_id: str, op: str) -> Item:
+    """The catalogue item `item_id`, checked to be a video with its media file present."""
+    item = ws.items.get(item_id)
+    if item is None:
+        raise InputError(f"unknown item {item_id!r}: not in workspace {ws.root}")
+    if item.kind != Kind.VIDEO or item.media is None:
+        raise InputError(f"item {item_id!r}: the {op} op needs a video item with media, found a {item.kind} item" + ("" if item.media else " without media"))
+    if not ws.media_path(item.media.hash, item.media.mime).is_file():
+        raise InputError(f"item {item_id!r}: its media file {item.media.hash} is missing from {ws.root / 'media'}")
+    return item
+
+
+def check_user(ws: Workspace, user_id: str) -> None:
+    if ws.users.get(user_id) is None:
+        raise InputError(f"unknown user {user_id!r}: not in workspace {ws.root}")
+
+
+def edit_id(parent_id: str, op: str, user_id: str, params: dict[str, Any]) -> str:
+    """Deterministic: the same edit of the same item for the same user gets the same id."""
+    key = json.dumps({"op": op, "user": user_id, "params": params}, sort_keys=True)
+    return f"{parent_id}~{op}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
+
+
+def _video_media(info: VideoInfo, digest: str) -> Media:
+    return Media(digest, "video/mp4", info.duration, info.fps, info.width, info.height, info.has_audio)
+
+
+def _image_media(image: np.ndarray, digest: str, mime: str) -> Media:
+    return Media(digest, mime, None, None, int(image.shape[1]), int(image.shape[0]), False)
+
+
+def store_edit(
+    ctx: EditContext,
+    parent: Item,
+    op: str,
+    params: dict[str, Any],
+    guidance: Guidance | None,
+    *,
+    video_file: Path | None = None,
+    cover: np.ndarray | None = None,
+    title_suffix: str = "",
+) -> Item:
+    """Write the edit's media and its item row in one go; returns the stored item.
+
+    `video_file` is a new video (a clip or a restyle) to move into the media store; without it the
+    new item shares the parent's video. `cover` is the new item's cover image (RGB).
+    """
+    ws = ctx.workspace
+    item_id = edit_id(parent.id, op, ctx.user_id, params)
+    existing = ws.items.get(item_id)
+    if existing is not None:  # the same edit again: nothing new to write
+        return existing
+    with ws.media.staging():
+        # 1. media: a new video file, or the parent's
+        if video_file is not None:
+            info = probe(video_file)
+            digest, _ = ws.media.put_file(video_file, "video/mp4")
+            media = _video_media(info, digest)
+        else:
+            media = parent.media
+        # 2. the cover image
+        cover_media = parent.cover
+        if cover is not None:
+            digest = ws.media.put_bytes(encode_image(cover, "PNG"), "image/png")
+            cover_media = _image_media(cover, digest, "image/png")
+        # 3. the item row, with provenance
+        provenance = {
+            "generator": f"generec.editor.{op}", "version": generec.__version__, "op": op, "params": params,
+            "user_id": ctx.user_id, "parent_id": parent.id, "seed": ctx.seed,
+            "guidance": json.loads(guidance.to_json()) if guidance is not None else None,
+            "preference": ctx.preference.source if ctx.preference is not None else None,
+        }  # fmt: skip
+        item = Item(
+            id=item_id, kind=Kind.VIDEO, title=parent.title + title_suffix, text=parent.text, tags=list(parent.tags),
+            media=media, cover=cover_media, origin=Origin.AI_EDITED, parent_id=parent.id, uploader=parent.uploader,
+            created_at=time.time(), provenance=provenance,
+        )  # fmt: skip
+        ws.items.add(item)
+    return item

@@ -1,0 +1,103 @@
+"""Personal cover: the frame of a video this user would most like to click (GeneRec §4, thumbnail
+selection).
+
+The paper scores every frame by its dot product with the user's vector and keeps the best. Here
+the candidates are the video's keyframes (one good frame per shot part, see `keyframes.py`), so
+transition, dark and blurred frames never become covers, and only a handful of frames need the
+image encoder. Guidance steers the choice (include / exclude concepts through the text→image
+bridge) and, when it names a look, the chosen frame is restyled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from generec.editor.base import EditContext, EditResult, store_edit, video_item
+from generec.editor.keyframes import KeyframeConfig, Keyframes, keyframes
+from generec.editor.preference import steered_scores
+from generec.encoders.video import cover_features
+from generec.media.video import apply_rotation, frames_at, probe
+from generec.types import Item
+
+
+@dataclass(frozen=True)
+class CoverConfig:
+    keyframes: KeyframeConfig = field(default_factory=KeyframeConfig)
+    include_weight: float = 1.0
+    exclude_weight: float = 1.0
+    style_strength: float = 1.0  # when guidance names a look and no strength
+
+
+@dataclass
+class CoverChoice:
+    index: int  # into the keyframes
+    t: float  # seconds
+    score: float
+    scores: np.ndarray  # (K,) every keyframe's score; -inf where the quality guard failed
+    original_score: float | None  # the uploader's cover under the same scoring
+    guard_relaxed: bool  # no keyframe passed the quality guard, so all were considered
+
+
+def choose_cover(
+    kf: Keyframes,
+    ctx: EditContext,
+    guidance=None,
+    config: CoverConfig | None = None,
+    original: np.ndarray | None = None,
+) -> CoverChoice:
+    """argmax over usable keyframes of the steered preference score; `original` (1280,) is scored
+    alongside (standardised together) so the two scores compare."""
+    cfg = config or CoverConfig()
+    feats = kf.features if original is None else np.vstack([kf.features, original[None]])
+    scores = steered_scores(feats, ctx.preference, guidance, ctx.bridge, cfg.include_weight, cfg.exclude_weight)
+    orig_score = float(scores[-1]) if original is not None else None
+    scores = scores[: len(kf)]
+    relaxed = not kf.usable.any()
+    masked = np.where(kf.usable | relaxed, scores, -np.inf)
+    best = int(np.argmax(masked))
+    return CoverChoice(best, float(kf.timestamps[best]), float(scores[best]), masked, orig_score, relaxed)
+
+
+def video_keyframes(ctx: EditContext, item: Item, config: KeyframeConfig) -> Keyframes:
+    path = ctx.workspace.media_path(item.media.hash, item.media.mime)
+    return keyframes(path, item.media.hash, ctx.encoder, ctx.cache, config)
+
+
+class CoverEditor:
+    """`CoverEditor(ctx)(item, guidance) -> EditResult` with a new cover for ctx.user_id."""
+
+    name = "cover"
+
+    def __init__(self, context: EditContext, config: CoverConfig | None = None):
+        self.context = context
+        self.config = config or CoverConfig()
+
+    def __call__(self, item: Item | str, guidance=None) -> EditResult:
+        ctx, cfg = self.context, self.config
+        ws = ctx.workspace
+        # 1. check inputs
+        item = video_item(ws, item if isinstance(item, str) else item.id, self.name)
+        # 2. keyframes (one decode pass, cached) and the uploader's cover
+        kf = video_keyframes(ctx, item, cfg.keyframes)
+        original = cover_features(ws, [item], ctx.encoder, ctx.cache).features[0]
+        # 3. score and choose
+        choice = choose_cover(kf, ctx, guidance, cfg, original)
+        notes = ["no frame passed the quality guard; chose among all keyframes"] if choice.guard_relaxed else []
+        # 4. the chosen frame at full resolution, upright, restyled when the guidance names a look
+        path = ws.media_path(item.media.hash, item.media.mime)
+        image = apply_rotation(frames_at(path, [choice.t]).images[0], probe(path).rotation)
+        params: dict = {"t": round(choice.t, 4)}
+        look = guidance.look if guidance is not None else None
+        if look is not None and look != "natural":
+            from generec.editor.style import restyle_image
+
+            strength = guidance.style_strength if guidance.style_strength is not None else cfg.style_strength
+            image = restyle_image(image, look, strength)
+            params |= {"style": look, "strength": strength}
+        # 5. store the new item: the parent's video with a personal cover
+        new = store_edit(ctx, item, self.name, params, guidance, cover=image)
+        cover = ws.media_path(new.cover.hash, new.cover.mime) if new.cover else None
+        return EditResult(new, item, self.name, params, choice.score, choice.original_score or 0.0, ws.media_path(new.media.hash, new.media.mime), cover, notes)
+

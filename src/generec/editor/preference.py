@@ -1,0 +1,118 @@
+"""A user's visual preference: a linear score over 1280-d image features, as in the GeneRec paper.
+
+- `history` (User_Hist): v_u = mean of the cover features of the items the user clicked or
+  liked; a frame f scores cos(f, v_u). This is also the reference of the paper's Cos@K.
+- `retriever` (User_Emb): the multimodal retriever's user vector moved into feature space. VBPR
+  scores content by θ_u · (E z) + β' · z with z = (f − μ) / σ, which is linear in f:
+  s(f) = w_u · f + const with w_u = (E θ_u + β') / σ. Frames of one video share the constant.
+
+Guidance steers either: a frame scores s(f) standardised over the candidates, plus
+`include_weight` × its z-scored similarity to each included concept, minus `exclude_weight` ×
+that of each excluded concept (`bridge.text_direction` gives each concept's direction in
+feature space).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from generec.encoders.cache import FeatureCache
+from generec.encoders.image import ImageEncoder
+from generec.encoders.video import cover_features
+from generec.errors import InputError
+from generec.types import Event, Origin
+from generec.workspace import Workspace
+
+if TYPE_CHECKING:
+    from generec.encoders.bridge import TextImageBridge
+    from generec.instructor.guidance import Guidance
+    from generec.retrieval.multimodal import VBPR
+
+SOURCES = ("history", "retriever")
+HISTORY_EVENTS = (Event.CLICK, Event.LIKE)
+
+
+@dataclass
+class Preference:
+    user_id: str
+    source: str  # "history" | "retriever"
+    vector: np.ndarray  # (1280,) v_u (history) or w_u (retriever)
+    n_history: int  # covers behind a history vector (0 for the retriever's)
+
+    def score(self, features: np.ndarray) -> np.ndarray:
+        """(N, 1280) -> (N,): cos(f, v_u) for history, w_u · f for the retriever."""
+        f = np.asarray(features, np.float32)
+        if self.source == "history":
+            return _unit(f) @ _unit(self.vector)
+        return f @ self.vector
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / (np.linalg.norm(x, axis=-1, keepdims=True) + 1e-8)
+
+
+def _z(x: np.ndarray) -> np.ndarray:
+    return (x - x.mean()) / (x.std() + 1e-8) if len(x) > 1 else np.zeros_like(x)
+
+
+def history_item_ids(ws: Workspace, user_id: str, before: float | None = None) -> list[str]:
+    """Catalogue items the user clicked or liked (before `before`, when given), oldest first."""
+    seen: dict[str, None] = {}
+    for event in ws.interactions.for_user(user_id):
+        if event.event in HISTORY_EVENTS and (before is None or event.ts < before):
+            seen.setdefault(event.item_id, None)
+    human = ws.items.existing(list(seen))
+    return [i for i in seen if i in human and (item := ws.items.get(i)) is not None and item.origin == Origin.HUMAN]
+
+
+def history_preference(
+    ws: Workspace, user_id: str, encoder: ImageEncoder, cache: FeatureCache, before: float | None = None
+) -> Preference:
+    """User_Hist: the mean cover features of the user's clicked or liked items."""
+    if ws.users.get(user_id) is None:
+        raise InputError(f"unknown user {user_id!r}: not in workspace {ws.root}")
+    ids = history_item_ids(ws, user_id, before)
+    items = [ws.items.get(i) for i in ids]
+    covers = cover_features(ws, items, encoder, cache)
+    feats = covers.features[covers.has_image]
+    if len(feats) == 0:
+        raise InputError(f"user {user_id!r} has no clicked or liked item with a cover; a history preference needs at least one")
+    return Preference(user_id, "history", feats.mean(0), len(feats))
+
+
+def retriever_preference(model: VBPR, user_id: str) -> Preference:
+    """User_Emb: the multimodal retriever's user vector as a direction in feature space."""
+    if getattr(model, "name", None) != "multimodal":
+        raise InputError(f"a retriever preference needs the multimodal retriever, found {getattr(model, 'name', model)!r}")
+    u = model.data_.user_index.get(user_id)
+    if u is None:
+        raise InputError(f"unknown user {user_id!r}: the multimodal retriever was not trained with them")
+    d, dv = model.config.dim, model.config.visual_dim
+    theta = model.user_factors_[u, d : d + dv]  # (D',)
+    w = (model.projection_ @ theta + model.visual_bias_) / model.feature_std_  # (F,)
+    return Preference(user_id, "retriever", w.astype(np.float32), 0)
+
+
+def steered_scores(
+    features: np.ndarray,
+    preference: Preference | None,
+    guidance: Guidance | None = None,
+    bridge: TextImageBridge | None = None,
+    include_weight: float = 1.0,
+    exclude_weight: float = 1.0,
+) -> np.ndarray:
+    """(N, 1280) candidate features -> (N,) scores: z(preference) + Σ include − Σ exclude."""
+    f = np.asarray(features, np.float32)
+    total = _z(preference.score(f)) if preference is not None else np.zeros(len(f), np.float32)
+    if guidance is None or not (guidance.include or guidance.exclude):
+        return total
+    if bridge is None:
+        raise InputError("guidance with include/exclude concepts needs a text→image bridge")
+    for concepts, weight in ((guidance.include, include_weight), (guidance.exclude, -exclude_weight)):
+        if concepts:
+            directions = bridge.text_direction(list(concepts))  # (T, 1280)
+            total = total + weight * sum(_z(_unit(f) @ _unit(d)) for d in directions)
+    return total
