@@ -43,3 +43,53 @@ def snapshot(root: Path) -> dict[str, str]:
         for p in sorted(root.rglob("*"))
         if p.is_file()
     }
+
+
+def photo(name: str) -> np.ndarray:
+    """A real photo shipped with scikit-image: chelsea (a cat), coffee, astronaut, rocket ..."""
+    from skimage import data
+
+    image = getattr(data, name)()
+    return image if image.ndim == 3 else np.stack([image] * 3, -1)
+
+
+def shot_frames(image: np.ndarray, n: int, width: int, height: int, pan: float = 0.15, seed: int = 0) -> list[np.ndarray]:
+    """`n` frames of a slow pan over `image`, like a phone shot of a still subject."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    h, w = image.shape[:2]
+    scale = min(h / height, w / width) * 0.8
+    cw, ch = int(width * scale), int(height * scale)
+    x0, y0 = rng.integers(0, max(1, w - cw)), rng.integers(0, max(1, h - ch))
+    dx = int(pan * (w - cw) * (1 if x0 < (w - cw) / 2 else -1))
+    frames = []
+    for k in range(n):
+        x = int(x0 + dx * k / max(1, n - 1))
+        crop = image[y0 : y0 + ch, x : x + cw]
+        frames.append(np.ascontiguousarray(cv2.resize(crop, (width, height), interpolation=cv2.INTER_AREA)))
+    return frames
+
+
+def shots_video(
+    path: Path, shots: list[np.ndarray], seconds: float = 2.0, fps: int = 10, width: int = 128, height: int = 96,
+    crossfade: int = 3, audio: bool = False, rotation: int = 0,
+) -> Path:
+    """An H.264 video of one shot per image (each `seconds` long), joined by crossfades."""
+    import cv2
+
+    frames: list[np.ndarray] = []
+    for k, image in enumerate(shots):
+        shot = shot_frames(image, int(seconds * fps), width, height, seed=k)
+        if frames:
+            for j in range(min(crossfade, len(shot))):
+                a = (j + 1) / (crossfade + 1)
+                shot[j] = cv2.addWeighted(shot[j], a, frames[-1], 1 - a, 0)
+        frames.extend(shot)
+    track = None
+    if audio:
+        rate = 16_000
+        t = np.arange(int(rate * len(frames) / fps)) / rate
+        track = AudioTrack((0.3 * np.sin(2 * np.pi * 330 * t)).astype(np.float32)[None, :], rate)
+    write_mp4(path, frames, fps=fps, audio=track, rotation=rotation)
+    return path

@@ -45,6 +45,9 @@ def from_dict(cls: type[C], data: dict[str, Any], *, source: str = "config") -> 
     values: dict[str, Any] = {}
     for key, value in data.items():
         default = getattr(defaults, key)
+        if dataclasses.is_dataclass(default) and isinstance(value, dict):  # a nested section
+            values[key] = from_dict(type(default), value, source=f"{source}.{key}")
+            continue
         if isinstance(default, tuple) and isinstance(value, list):
             value = tuple(value)  # JSON has no tuples
         if default is not None and not isinstance(default, (dict, list, tuple)):

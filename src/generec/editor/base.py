@@ -45,6 +45,7 @@ class EditContext:
     cache: FeatureCache
     bridge: TextImageBridge | None = None
     seed: int = 0
+    look_preference: Preference | None = None  # judges looks (restyles); None: use `preference`
 
 
 @dataclass

@@ -10,6 +10,7 @@ bridge) and, when it names a look, the chosen frame is restyled.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,6 +29,8 @@ class CoverConfig:
     include_weight: float = 1.0
     exclude_weight: float = 1.0
     style_strength: float = 1.0  # when guidance names a look and no strength
+    restyle: bool = True  # with no look named, also render the frame in the user's best look
+    restyle_min_gain: float = 0.25  # ... when it beats the untouched frame by this much (z units)
 
 
 @dataclass
@@ -60,6 +63,18 @@ def choose_cover(
     return CoverChoice(best, float(kf.timestamps[best]), float(scores[best]), masked, orig_score, relaxed)
 
 
+def personal_look(image: np.ndarray, ctx: EditContext, config: CoverConfig) -> str | None:
+    """The look (full strength) that the user's look preference scores highest on `image`, if it
+    beats the untouched image by `restyle_min_gain`; else None."""
+    from generec.editor.style import StyleConfig, choose_style
+
+    judge = dataclasses.replace(ctx, preference=ctx.look_preference or ctx.preference)
+    if judge.preference is None:
+        return None
+    choice = choose_style([image], judge, None, StyleConfig(strengths=(1.0,)))
+    return choice.look if choice.score - choice.natural_score > config.restyle_min_gain else None
+
+
 def video_keyframes(ctx: EditContext, item: Item, config: KeyframeConfig) -> Keyframes:
     path = ctx.workspace.media_path(item.media.hash, item.media.mime)
     return keyframes(path, item.media.hash, ctx.encoder, ctx.cache, config)
@@ -90,10 +105,13 @@ class CoverEditor:
         image = apply_rotation(frames_at(path, [choice.t]).images[0], probe(path).rotation)
         params: dict = {"t": round(choice.t, 4)}
         look = guidance.look if guidance is not None else None
+        strength = guidance.style_strength if guidance is not None and guidance.style_strength is not None else cfg.style_strength
+        if look is None and cfg.restyle:
+            look = personal_look(image, ctx, cfg)
+            notes += [f"look {look} from the user's history"] if look else []
         if look is not None and look != "natural":
             from generec.editor.style import restyle_image
 
-            strength = guidance.style_strength if guidance.style_strength is not None else cfg.style_strength
             image = restyle_image(image, look, strength)
             params |= {"style": look, "strength": strength}
         # 5. store the new item: the parent's video with a personal cover

@@ -78,7 +78,7 @@ class Keyframes:
     def pack(self) -> np.ndarray:
         head = np.stack([self.timestamps, self.starts, self.ends, self.usable.astype(np.float64)], 1)
         tail = np.full((len(self), 1), self.duration)
-        return np.hstack([head, tail, self.features.astype(np.float64)]).astype(np.float32)
+        return np.hstack([head, tail, self.features.astype(np.float64)])  # float64: times stay exact
 
     @classmethod
     def unpack(cls, array: np.ndarray) -> Keyframes:
@@ -163,10 +163,11 @@ def _pick(scan: _Scan, cfg: KeyframeConfig) -> tuple[list[int], np.ndarray]:
     median_sharp = float(np.median(scan.sharpness)) if n else 0.0
     good = (scan.luma >= cfg.dark_luma) & (scan.sharpness >= cfg.blur_ratio * median_sharp)
     runs = _shots(scan.change, cfg.change_threshold) or [(0, n)]  # all motion: treat as one shot
-    step = 1.0 / min(cfg.analysis_fps, cfg.max_analysed / max(scan.duration, 1e-6))
+    # each looked-at frame stands for the time until the next one
+    span = np.diff(np.append(times, max(scan.duration, times[-1] + 1e-3)))  # (n,) s
     picks: list[tuple[float, int]] = []  # (seconds represented, index)
     for a, b in runs:
-        length = (b - a) * step
+        length = float(span[a:b].sum())
         parts = max(1, math.ceil(length / cfg.spacing_s - 1e-9))
         bounds = np.linspace(a, b, parts + 1)
         for k in range(parts):
@@ -176,7 +177,7 @@ def _pick(scan: _Scan, cfg: KeyframeConfig) -> tuple[list[int], np.ndarray]:
             # sharpest good frame, ties broken toward the middle of the part
             sharp = scan.sharpness[idx] / (median_sharp + 1e-6)
             score = np.where(good[idx], 1.0, -1.0) + 0.2 * np.minimum(sharp, 2.0) - 0.5 * np.abs(idx - mid) / max(1, hi - lo)
-            picks.append(((hi - lo) * step, int(idx[np.argmax(score)])))
+            picks.append((float(span[lo:hi].sum()), int(idx[np.argmax(score)])))
     if len(picks) > cfg.max_keyframes:
         picks = sorted(picks, reverse=True)[: cfg.max_keyframes]  # the longest parts
     return sorted(i for _, i in picks), good & ~_unstable(scan.change, cfg.change_threshold)

@@ -2,6 +2,9 @@
 
 - `history` (User_Hist): v_u = mean of the cover features of the items the user clicked or
   liked; a frame f scores cos(f, v_u). This is also the reference of the paper's Cos@K.
+- `concepts`: User_Hist moved into the catalogue's tag space by a concept head
+  (`concept_head.py`): t_u = mean q(clicked covers) − q̄, a frame scores cos(q(f) − q̄, t_u).
+  Fewer, readable axes make it the least noisy of the three (docs/BENCHMARKS.md).
 - `retriever` (User_Emb): the multimodal retriever's user vector moved into feature space. VBPR
   scores content by θ_u · (E z) + β' · z with z = (f − μ) / σ, which is linear in f:
   s(f) = w_u · f + const with w_u = (E θ_u + β') / σ. Frames of one video share the constant.
@@ -19,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from generec.editor.concept_head import ConceptHead, ConceptHeadConfig, catalogue_hash
 from generec.encoders.cache import FeatureCache
 from generec.encoders.image import ImageEncoder
 from generec.encoders.video import cover_features
@@ -31,21 +35,28 @@ if TYPE_CHECKING:
     from generec.instructor.guidance import Guidance
     from generec.retrieval.multimodal import VBPR
 
-SOURCES = ("history", "retriever")
+SOURCES = ("history", "concepts", "retriever")
 HISTORY_EVENTS = (Event.CLICK, Event.LIKE)
 
 
 @dataclass
 class Preference:
     user_id: str
-    source: str  # "history" | "retriever"
-    vector: np.ndarray  # (1280,) v_u (history) or w_u (retriever)
-    n_history: int  # covers behind a history vector (0 for the retriever's)
+    source: str  # "history" | "concepts" | "retriever"
+    vector: np.ndarray  # (1280,) v_u (history), (T,) t_u (concepts) or (1280,) w_u (retriever)
+    n_history: int  # covers behind a history or concept vector (0 for the retriever's)
+    head: ConceptHead | None = None  # the concept head, for `concepts`
+    center: np.ndarray | None = None  # (1280,) μ, the catalogue's mean cover: history scores cos(f − μ, v_u − μ)
 
     def score(self, features: np.ndarray) -> np.ndarray:
-        """(N, 1280) -> (N,): cos(f, v_u) for history, w_u · f for the retriever."""
+        """(N, 1280) -> (N,): cos(f, v_u) for history, cos(q(f) − q̄, t_u) for concepts, w_u · f
+        for the retriever."""
         f = np.asarray(features, np.float32)
+        if self.head is not None:
+            return self.head.score(f, self.vector)
         if self.source == "history":
+            if self.center is not None:  # what sets the user's covers apart from the catalogue's
+                return _unit(f - self.center) @ _unit(self.vector - self.center)
             return _unit(f) @ _unit(self.vector)
         return f @ self.vector
 
@@ -81,6 +92,40 @@ def history_preference(
     if len(feats) == 0:
         raise InputError(f"user {user_id!r} has no clicked or liked item with a cover; a history preference needs at least one")
     return Preference(user_id, "history", feats.mean(0), len(feats))
+
+
+def catalogue_center(ws: Workspace, encoder: ImageEncoder, cache: FeatureCache) -> np.ndarray:
+    """μ (1280,): the mean cover features of the catalogue."""
+    covers = cover_features(ws, ws.items.all(origin=Origin.HUMAN), encoder, cache)
+    if not covers.has_image.any():
+        raise InputError(f"workspace {ws.root} has no catalogue covers to center on")
+    return covers.features[covers.has_image].mean(0)
+
+
+def concept_head(ws: Workspace, encoder: ImageEncoder, cache: FeatureCache, config: ConceptHeadConfig | None = None) -> ConceptHead:
+    """The workspace's concept head: loaded when fitted on this catalogue, else fitted and saved."""
+    items = [i for i in ws.items.all(origin=Origin.HUMAN)]
+    covers = cover_features(ws, items, encoder, cache)
+    keep = [k for k, ok in enumerate(covers.has_image) if ok]
+    ids, tags = [items[k].id for k in keep], [list(items[k].tags) for k in keep]
+    hashes = [(items[k].cover or items[k].media).hash for k in keep]
+    data_hash = catalogue_hash(ids, tags, hashes, encoder.version)
+    path = ws.root / "models" / "concept_head"
+    head = ConceptHead.load(path, data_hash)
+    if head is None or (config is not None and head.config != config):
+        head = ConceptHead(config).fit(covers.features[keep], tags)
+        head.save(path, data_hash)
+    return head
+
+
+def concept_preference(
+    ws: Workspace, user_id: str, encoder: ImageEncoder, cache: FeatureCache, head: ConceptHead, before: float | None = None
+) -> Preference:
+    """The user's taste in the concept head's tag space, from their clicked or liked covers."""
+    hist = history_preference(ws, user_id, encoder, cache, before)
+    ids = history_item_ids(ws, user_id, before)
+    covers = cover_features(ws, [ws.items.get(i) for i in ids], encoder, cache)
+    return Preference(user_id, "concepts", head.taste(covers.features[covers.has_image]), hist.n_history, head)
 
 
 def retriever_preference(model: VBPR, user_id: str) -> Preference:

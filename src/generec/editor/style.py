@@ -79,7 +79,7 @@ def choose_style(probes: list[np.ndarray], ctx: EditContext, guidance=None, conf
     cfg = config or StyleConfig()
     fixed = guidance.look if guidance is not None and guidance.look not in (None, "natural") else None
     looks = (fixed,) if fixed else cfg.looks
-    strengths = (guidance.style_strength,) if fixed and guidance.style_strength else cfg.strengths
+    strengths = (guidance.style_strength or 1.0,) if fixed else cfg.strengths  # a named look: full strength unless told
     options = [("natural", 0.0)] + [(look, s) for look in looks for s in strengths]
     images = [restyle_image(p, look, s) if look != "natural" else p for look, s in options for p in probes]
     feats = ctx.encoder.encode(images).features.reshape(len(options), len(probes), -1)  # (O, P, 1280)

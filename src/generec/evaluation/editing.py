@@ -18,6 +18,7 @@ features, so only the relative gains compare.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -28,9 +29,10 @@ import numpy as np
 from generec.datasets.oracle import ClipRef, FrameRef, Oracle
 from generec.editor.base import EditContext
 from generec.editor.clip import ClipConfig, choose_clip, clip_length
-from generec.editor.cover import CoverConfig, choose_cover
+from generec.editor.cover import CoverConfig, choose_cover, personal_look
 from generec.editor.keyframes import Keyframes, keyframes
-from generec.editor.preference import Preference, retriever_preference
+from generec.editor.preference import Preference, concept_head, retriever_preference
+from generec.editor.style import restyle_image
 from generec.encoders.cache import FeatureCache
 from generec.encoders.image import ImageEncoder
 from generec.encoders.video import cover_features
@@ -43,8 +45,9 @@ from generec.workspace import Workspace
 # GeneRec (Wang et al., 2023), Table 2: thumbnail selection on MicroLens, Cos@5.
 PAPER_COVER_ROWS = {"random frame": 0.4796, "original cover": 0.4978, "CLIP selection": 0.5142, "RDM": 0.5369}
 
-COVER_ROWS = ("random frame", "original cover", "generec (User_Hist)", "generec (User_Emb)")
-CLIP_ROWS = ("random clip", "first clip", "unclipped", "generec (User_Hist)", "generec (User_Emb)")
+PREF_ROWS = ("frame: User_Hist", "frame: User_Emb", "frame: concepts")
+COVER_ROWS = ("random frame", "original cover", *PREF_ROWS, "generec cover (concepts frame + look)")
+CLIP_ROWS = ("random clip", "first clip", "unclipped", "clip: User_Hist", "clip: User_Emb", "clip: concepts")
 
 
 @dataclass(frozen=True)
@@ -108,10 +111,12 @@ def evaluate_editor(
     scores = model.score_users(users)  # (n, I)
     scores[train.matrix[users].nonzero()] = -np.inf
     top = np.argsort(-scores, axis=1)[:, :k_max]  # (n, K)
-    # 4. covers of every catalogue item (the originals, and User_Hist)
+    # 4. covers of every catalogue item (the originals, User_Hist), the concept head, μ
     items = {i.id: i for i in ws.items.all(origin=Origin.HUMAN)}
     catalogue = [items[i] for i in item_ids]
     covers = cover_features(ws, catalogue, encoder, cache, progress).features  # (I, 1280)
+    head = concept_head(ws, encoder, cache)
+    center = covers.mean(0)
     # 5. keyframes of the recommended items (cached per video)
     needed = sorted(set(top.ravel().tolist()))
     kfs: dict[int, Keyframes] = {}
@@ -126,9 +131,11 @@ def evaluate_editor(
     random_frames = _random_frames(ws, catalogue, users, top, rng, encoder)
     for n, u in enumerate(users):
         uid = str(train.user_ids[u])
-        hist = covers[train.matrix[u].indices].mean(0)
-        prefs = {"generec (User_Hist)": Preference(uid, "history", hist, len(train.matrix[u].indices)),
-                 "generec (User_Emb)": retriever_preference(model, uid)}  # fmt: skip
+        clicked = covers[train.matrix[u].indices]
+        hist = clicked.mean(0)
+        prefs = dict(zip(PREF_ROWS, (Preference(uid, "history", hist, len(clicked)), retriever_preference(model, uid),
+                                     Preference(uid, "concepts", head.taste(clicked), len(clicked), head))))  # fmt: skip
+        look_pref = Preference(uid, "history", hist, len(clicked), center=center)
         for rank, j in enumerate(top[n]):
             iid, kf = str(item_ids[j]), kfs[j]
             # covers
@@ -138,18 +145,27 @@ def evaluate_editor(
                 ctx = EditContext(ws, uid, pref, encoder, cache)
                 choice = choose_cover(kf, ctx, None, cfg.cover)
                 chosen[row] = (choice.t, kf.features[choice.index])
+            # the cover op: the concepts frame, rendered in the user's look when one suits them
+            t, _ = chosen["frame: concepts"]
+            path = ws.media_path(catalogue[j].media.hash, catalogue[j].media.mime)
+            image = apply_rotation(frames_at(path, [t]).images[0], probe(path).rotation)
+            look = personal_look(image, EditContext(ws, uid, look_pref, encoder, cache), cfg.cover)
+            styled = restyle_image(image, look) if look else image
+            chosen["generec cover (concepts frame + look)"] = (t, encoder.encode([styled]).features[0])
+            looks = {"generec cover (concepts frame + look)": look}
             feats = np.stack([f for _, f in chosen.values()])
             cos = _unit(feats) @ _unit(hist)
             ps = model.score_content([uid] * len(feats), feats, [iid] * len(feats))
             for r, (row, (t, _)) in enumerate(chosen.items()):
                 cover_vals[row]["cos"].append(cos[r])
                 cover_vals[row]["ps"].append(ps[r])
-                cover_vals[row]["ctr"].append(oracle.click_prob(uid, FrameRef(iid, min(t, oracle.videos[iid].duration))))
+                ref = FrameRef(iid, min(t, oracle.videos[iid].duration), looks.get(row))
+                cover_vals[row]["ctr"].append(oracle.click_prob(uid, ref))
             # clips
             length = clip_length(kf.duration, ClipConfig(length_s=cfg.clip_length_s))
             start = float(rng.uniform(0.0, max(0.0, kf.duration - length)))
             spans = {"random clip": (start, start + length), "first clip": (0.0, length), "unclipped": (0.0, kf.duration)}
-            for row, pref in prefs.items():
+            for row, pref in zip(CLIP_ROWS[3:], prefs.values()):
                 ctx = EditContext(ws, uid, pref, encoder, cache)
                 c = choose_clip(kf, ctx, length, None, cfg.clip)
                 spans[row] = (c.start, c.end)
@@ -204,3 +220,93 @@ def _random_frames(ws, catalogue, users, top, rng, encoder) -> dict[tuple[int, i
     feats = encoder.encode(images).features
     return {key: (t, f) for (key, t), f in zip(picks, feats)}
 
+
+
+# throughput ------------------------------------------------------------------------------------
+
+
+@dataclass
+class EditorBench:
+    videos: int
+    frames: int  # decoded per pass
+    repeats: int
+    decode_s: float  # median seconds to decode every frame of every video (RGB)
+    select_cold_s: float  # median seconds to select one cover per video, empty feature cache
+    select_warm_s: float  # median seconds to select `users` covers per video from the cache
+    users: int
+    covers_per_s_cold: float
+    covers_per_s_warm: float
+    videos_decoded_per_s: float
+    ratio_cold: float  # covers/s (cold) ÷ videos decoded/s: the target is ≥ 0.5
+    ratio_warm: float
+    machine: str
+    threads: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def bench_editor(
+    ws: Workspace,
+    encoder: ImageEncoder,
+    n_videos: int = 100,
+    n_users: int = 20,
+    repeats: int = 3,
+    seed: int = 0,
+    config: CoverConfig | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> EditorBench:
+    """Covers selected per second against decoding the same videos, medians of `repeats` runs.
+
+    Cold: one user per video with an empty feature cache (decode pass + keyframe encoding +
+    scoring). Warm: `n_users` users per video once the keyframes are cached (scoring only).
+    """
+    import tempfile
+
+    import torch
+
+    from generec.evaluation.protocols import machine
+    from generec.media.video import decode_frames
+
+    cfg = config or CoverConfig()
+    # 1. check inputs; pick videos and users (seeded)
+    if n_videos < 1 or n_users < 1 or repeats < 1:
+        raise InputError(f"expected positive n_videos, n_users and repeats, found {n_videos}, {n_users}, {repeats}")
+    videos = [i for i in ws.items.all(origin=Origin.HUMAN) if i.media is not None and i.media.mime.startswith("video/")]
+    if not videos:
+        raise InputError(f"workspace {ws.root} has no video items to benchmark")
+    rng = np.random.default_rng(seed)
+    videos = [videos[k] for k in np.sort(rng.choice(len(videos), size=min(n_videos, len(videos)), replace=False))]
+    paths = [ws.media_path(v.media.hash, v.media.mime) for v in videos]
+    prefs = [Preference(f"bench{k}", "history", rng.normal(size=encoder.feature_dim).astype(np.float32), 1) for k in range(n_users)]
+    encoder.load()
+    decode_s, cold_s, warm_s, frames = [], [], [], 0
+    for r in range(repeats):
+        # 2. decode only
+        t0 = time.perf_counter()
+        frames = sum(len(decode_frames(p).images) for p in paths)
+        decode_s.append(time.perf_counter() - t0)
+        # 3. cover selection with an empty cache
+        with tempfile.TemporaryDirectory() as tmp:
+            cache = FeatureCache(tmp)
+            t0 = time.perf_counter()
+            for v, p in zip(videos, paths):
+                kf = keyframes(p, v.media.hash, encoder, cache, cfg.keyframes)
+                choose_cover(kf, EditContext(ws, prefs[0].user_id, prefs[0], encoder, cache), None, cfg)
+            cold_s.append(time.perf_counter() - t0)
+            # 4. many users per video, keyframes cached
+            t0 = time.perf_counter()
+            for v, p in zip(videos, paths):
+                kf = keyframes(p, v.media.hash, encoder, cache, cfg.keyframes)
+                for pref in prefs:
+                    choose_cover(kf, EditContext(ws, pref.user_id, pref, encoder, cache), None, cfg)
+            warm_s.append(time.perf_counter() - t0)
+        if progress:
+            progress("bench editor", r + 1, repeats)
+    d, c, w = float(np.median(decode_s)), float(np.median(cold_s)), float(np.median(warm_s))
+    n = len(videos)
+    return EditorBench(
+        videos=n, frames=frames, repeats=repeats, decode_s=d, select_cold_s=c, select_warm_s=w, users=n_users,
+        covers_per_s_cold=n / c, covers_per_s_warm=n * n_users / w, videos_decoded_per_s=n / d,
+        ratio_cold=(n / c) / (n / d), ratio_warm=(n * n_users / w) / (n / d), machine=machine(), threads=torch.get_num_threads(),
+    )  # fmt: skip

@@ -1,0 +1,133 @@
+"""Glue: the library calls that the CLI and the service make. No model code lives here.
+
+`edit(...)` repurposes one catalogue item for one user: the instruction (if any) becomes
+guidance, the user's preference is built, and the op writes a new AI-edited item.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from generec.editor.base import EditContext, EditResult, check_user, video_item
+from generec.editor.clip import ClipConfig, ClipEditor, clip_length
+from generec.editor.cover import CoverConfig, CoverEditor
+from generec.editor.preference import (
+    SOURCES,
+    Preference,
+    catalogue_center,
+    concept_head,
+    concept_preference,
+    history_preference,
+    retriever_preference,
+)
+from generec.editor.style import StyleConfig, StyleEditor
+from generec.encoders.cache import FeatureCache
+from generec.encoders.image import get_image_encoder
+from generec.errors import InputError
+from generec.instructor.guidance import Guidance
+from generec.workspace import Workspace
+
+EDIT_OPS = ("cover", "clip", "style")
+
+
+@dataclass(frozen=True)
+class EditConfig:
+    preference: str = "concepts"  # history | concepts | retriever (see editor/preference.py)
+    seed: int = 0
+    cover: CoverConfig = field(default_factory=CoverConfig)
+    clip: ClipConfig = field(default_factory=ClipConfig)
+    style: StyleConfig = field(default_factory=StyleConfig)
+
+
+def catalogue_vocabulary(ws: Workspace) -> tuple[str, ...]:
+    """The catalogue's tags that name concepts (style words excluded), most used first."""
+    from generec.instructor.guidance import STYLE_VOCABULARY
+
+    counts: dict[str, int] = {}
+    for row in ws.db.query("SELECT tags FROM items WHERE origin = 'human'"):
+        import json
+
+        for tag in json.loads(row[0] or "[]"):
+            counts[tag] = counts.get(tag, 0) + 1
+    return tuple(t for t, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if t not in STYLE_VOCABULARY)
+
+
+def parse_instruction(ws: Workspace, text: str, item_id: str | None = None, duration: float | None = None) -> Guidance:
+    """Guidance from an instruction about `item_id`, with the embedded parser."""
+    from generec.instructor.parser import EmbeddedParser, ParseContext
+
+    vocabulary = catalogue_vocabulary(ws)
+    context = ParseContext(
+        **({"vocabulary": vocabulary} if vocabulary else {}), current_item=item_id,
+        item_exists=lambda i: ws.items.get(i) is not None, reference_duration_s=duration,
+    )  # fmt: skip
+    return get_parser().parse(text, context)
+
+
+_PARSER = None
+
+
+def get_parser():
+    """The process-wide embedded parser (its exemplar embeddings are computed once)."""
+    global _PARSER
+    if _PARSER is None:
+        from generec.instructor.parser import EmbeddedParser
+
+        _PARSER = EmbeddedParser()
+    return _PARSER
+
+
+def user_preference(ws: Workspace, user_id: str, source: str, encoder, cache: FeatureCache) -> Preference:
+    if source not in SOURCES:
+        raise InputError(f"unknown preference {source!r}; valid: {', '.join(SOURCES)}")
+    if source == "history":
+        return history_preference(ws, user_id, encoder, cache)
+    if source == "concepts":
+        return concept_preference(ws, user_id, encoder, cache, concept_head(ws, encoder, cache))
+    from generec.retrieval.serving import load_current
+
+    model = load_current(ws)
+    if model.name != "multimodal":
+        raise InputError(f"the retriever preference needs the multimodal retriever as the current model, found {model.name!r}; run `generec train --model multimodal`")
+    return retriever_preference(model, user_id)
+
+
+def edit(
+    ws: Workspace,
+    op: str,
+    user_id: str,
+    item_id: str,
+    instruction: str | None = None,
+    guidance: Guidance | None = None,
+    config: EditConfig | None = None,
+) -> EditResult:
+    cfg = config or EditConfig()
+    # 1. check inputs (before any model loads)
+    if op not in EDIT_OPS:
+        raise InputError(f"unknown edit op {op!r}; valid ops: {', '.join(EDIT_OPS)}")
+    check_user(ws, user_id)
+    item = video_item(ws, item_id, op)
+    if instruction is not None and guidance is not None:
+        raise InputError("give an instruction or a guidance object, not both")
+    # 2. the instruction becomes guidance
+    if instruction is not None:
+        guidance = parse_instruction(ws, instruction, item.id, item.media.duration)
+    if op == "clip":  # an unsatisfiable length fails before anything is computed or stored
+        clip_length(item.media.duration or 0.0, cfg.clip, guidance)
+    # 3. the user's preference; the text→image bridge when concepts steer the edit
+    encoder, cache = get_image_encoder(), FeatureCache.for_workspace(ws)
+    preference = user_preference(ws, user_id, cfg.preference, encoder, cache)
+    bridge = None
+    if guidance is not None and (guidance.include or guidance.exclude):
+        from generec.encoders.bridge import load_text_image_bridge
+
+        bridge = load_text_image_bridge(ws)
+    # looks are judged by what sets the user's clicked covers apart from the catalogue's
+    hist = preference if preference.source == "history" else history_preference(ws, user_id, encoder, cache)
+    look = dataclasses.replace(hist, center=catalogue_center(ws, encoder, cache))
+    ctx = EditContext(ws, user_id, preference, encoder, cache, bridge, cfg.seed, look)
+    # 4. the op writes the new item
+    ops: dict[str, Any] = {"cover": CoverEditor(ctx, cfg.cover), "clip": ClipEditor(ctx, cfg.clip), "style": StyleEditor(ctx, cfg.style)}
+    return ops[op](item, guidance)

@@ -1,0 +1,54 @@
+import shutil
+
+import numpy as np
+import pytest
+
+from generec.encoders.image import get_image_encoder
+from generec.errors import WorkspaceError
+from generec.evaluation.editing import CLIP_ROWS, COVER_ROWS, EditorEvalConfig, bench_editor, evaluate_editor
+from generec.workspace import Workspace
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def bench_copy(tiny_bench, tmp_path):
+    root = tmp_path / "ws"
+    shutil.copytree(tiny_bench[0], root)
+    ws = Workspace.open(root)
+    yield ws
+    ws.close()
+
+
+def test_editor_protocol_on_the_tiny_benchmark(bench_copy):
+    cfg = EditorEvalConfig(n_users=3, ks=(1, 2), seed=0)
+    report = evaluate_editor(bench_copy, get_image_encoder(), cfg)
+    assert set(report.covers) == set(COVER_ROWS) and set(report.clips) == set(CLIP_ROWS)
+    for rows, metrics in ((report.covers, ("cos", "ps", "ctr")), (report.clips, ("cos", "ps", "watch", "seconds"))):
+        for vals in rows.values():
+            assert set(vals) == {f"{m}@{k}" for m in metrics for k in (1, 2)}
+            assert all(np.isfinite(v) for v in vals.values())
+    # probabilities and shares are probabilities and shares
+    assert all(0 < r["ctr@2"] < 1 for r in report.covers.values())
+    assert all(0 < r["watch@2"] <= 1 for r in report.clips.values())
+    # the paper's rule holds by construction: the User_Hist frame is the argmax of Cos over keyframes,
+    # the original cover is not a keyframe candidate, so only ≥ random is guaranteed
+    assert report.covers["frame: User_Hist"]["cos@2"] >= report.covers["random frame"]["cos@2"] - 0.05
+    # unclipped = the whole video: its watched seconds are at least the first clip's
+    assert report.clips["unclipped"]["seconds@2"] >= report.clips["first clip"]["seconds@2"] - 1e-9
+    assert report.paper["random frame"] == 0.4796
+    # the same seed gives the same numbers
+    again = evaluate_editor(bench_copy, get_image_encoder(), cfg)
+    assert again.covers == report.covers and again.clips == report.clips
+
+
+def test_protocol_needs_a_benchmark_workspace(workspace):
+    with pytest.raises(WorkspaceError, match="no oracle"):
+        evaluate_editor(workspace, get_image_encoder(), EditorEvalConfig(n_users=2))
+
+
+def test_bench_editor_reports_ratios(bench_copy):
+    b = bench_editor(bench_copy, get_image_encoder(), n_videos=3, n_users=2, repeats=1)
+    assert b.videos == 3 and b.frames > 0 and b.decode_s > 0 and b.select_cold_s > 0
+    assert b.ratio_cold == pytest.approx(b.decode_s / b.select_cold_s)
+    assert b.covers_per_s_warm > b.covers_per_s_cold  # cached keyframes: scoring only
