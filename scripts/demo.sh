@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job on the built-in default data: set up, build the `small` micro-video benchmark
-# into ./workspace, print its stats, train a retriever and show one user's recommendations.
+# into ./workspace, print its stats, train a retriever, show one user's recommendations, then
+# repurpose the top one for them: a personal cover (shown beside the original) and a personal clip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -12,3 +13,8 @@ echo "== 2. training a retriever (EASE) on every user's clicks and likes"
 $G train --model ease --workspace "$WS"
 echo "== 3. recommendations for user u00001 (items they have seen are excluded)"
 $G recommend --user u00001 -k 10 --workspace "$WS"
+ITEM=$($G recommend --user u00001 -k 1 --workspace "$WS" --json | .venv/bin/python -c "import json, sys; print(json.load(sys.stdin)['items'][0]['item_id'])")
+echo "== 4. AI editor: a personal cover of $ITEM for u00001 (original on the left, personal on the right)"
+$G edit cover --user u00001 --item "$ITEM" --compare "$WS/reports/cover-u00001-$ITEM.png" --workspace "$WS"
+echo "== 5. AI editor: a personal 5-second clip of $ITEM for u00001"
+$G edit clip --user u00001 --item "$ITEM" --workspace "$WS"

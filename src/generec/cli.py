@@ -417,7 +417,7 @@ PreferenceOpt = Annotated[Optional[str], typer.Option("--preference", help="User
 
 
 def _edit(op: str, user: str, item: str, instruction: str | None, preference: str | None, config: Path | None,
-          workspace: Path | None, json_out: bool, **overrides: Any) -> None:  # fmt: skip
+          workspace: Path | None, json_out: bool, compare: Path | None = None, **overrides: Any) -> None:  # fmt: skip
     from generec.editor.base import CannotSatisfy
     from generec.pipeline import EditConfig, edit
 
@@ -435,9 +435,15 @@ def _edit(op: str, user: str, item: str, instruction: str | None, preference: st
         else:
             err.print(f"[bold yellow]cannot satisfy:[/] {exc}", highlight=False)
         raise typer.Exit(2) from None
-    # 3. report
+    # 3. report (with the benchmark oracle's view when the workspace has one)
+    extra: dict[str, Any] = {}
+    if compare is not None:
+        extra["compare"] = str(_write_comparison(ws, result, compare))
+    oracle = _oracle_view(ws, result)
+    if oracle:
+        extra["oracle"] = oracle
     if json_out:
-        _print_json({"satisfied": True, **result.to_dict(), "item": result.item})
+        _print_json({"satisfied": True, **result.to_dict(), **extra, "item": result.item})
         return
     params = ", ".join(f"{k}={v}" for k, v in result.params.items())
     out.print(f"[bold]{result.item.id}[/] — {op} of {result.parent.id} for {user} ({params})")
@@ -447,14 +453,53 @@ def _edit(op: str, user: str, item: str, instruction: str | None, preference: st
         out.print(f"  cover: {result.cover_path}")
     for note in result.notes:
         out.print(f"  note: {note}")
+    if "compare" in extra:
+        out.print(f"  original (left) vs personal (right): {extra['compare']}")
+    if oracle:
+        out.print("  benchmark oracle: " + ", ".join(f"{k} {v:.3f}" for k, v in oracle.items()))
+
+
+def _write_comparison(ws: Workspace, result: Any, path: Path) -> Path:
+    from generec.editor.cover import side_by_side
+    from generec.encoders.video import _cover_source, _load_cover
+    from generec.media.image import load_image, save_image
+
+    original = _load_cover(ws, _cover_source(result.parent))
+    personal = load_image(result.cover_path) if result.cover_path else original
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_image(path, side_by_side(original, personal))
+    return path
+
+
+def _oracle_view(ws: Workspace, result: Any) -> dict[str, float]:
+    """What the benchmark's simulated user would do with the original and the edit (empty off-benchmark)."""
+    if not (ws.oracle_dir / "truth.json").is_file():
+        return {}
+    from generec.datasets.oracle import ClipRef, FrameRef, Oracle
+
+    oracle = Oracle.load(ws.oracle_dir)
+    user, parent, p = result.item.provenance["user_id"], result.parent.id, result.params
+    if user not in oracle.users or parent not in oracle.videos:
+        return {}
+    duration = oracle.videos[parent].duration
+    if result.op == "cover":
+        return {"P(click) original": oracle.click_prob(user, FrameRef(parent, 0.0)),
+                "P(click) personal": oracle.click_prob(user, FrameRef(parent, min(p["t"], duration), p.get("style")))}  # fmt: skip
+    if result.op == "clip":
+        first = min(duration, p["end"] - p["start"])
+        return {"watch share first clip": oracle.watch_value(user, ClipRef(parent, 0.0, first)).ratio,
+                "watch share personal clip": oracle.watch_value(user, ClipRef(parent, p["start"], min(p["end"], duration), p.get("style"))).ratio}  # fmt: skip
+    return {"watch share original": oracle.watch_value(user, ClipRef(parent, 0.0, duration)).ratio,
+            "watch share restyled": oracle.watch_value(user, ClipRef(parent, 0.0, duration, p["style"])).ratio}  # fmt: skip
 
 
 @edit_app.command("cover")
 @handle_errors
 def edit_cover(user: UserOpt, item: ItemOpt, instruction: InstructionOpt = None, preference: PreferenceOpt = None,
+               compare: Annotated[Optional[Path], typer.Option("--compare", help="Also write the original and the personal cover side by side to this PNG.")] = None,
                config: ConfigOpt = None, workspace: WorkspaceOpt = None, json_out: JsonOpt = False) -> None:  # fmt: skip
-    """A personal cover: the video's frame this user would most like to click (no blurred, dark or transition frames)."""
-    _edit("cover", user, item, instruction, preference, config, workspace, json_out)
+    """A personal cover: the video's frame this user would most like to click (no blurred, dark or transition frames), in their look."""
+    _edit("cover", user, item, instruction, preference, config, workspace, json_out, compare)
 
 
 @edit_app.command("clip")

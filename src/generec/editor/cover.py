@@ -119,3 +119,18 @@ class CoverEditor:
         cover = ws.media_path(new.cover.hash, new.cover.mime) if new.cover else None
         return EditResult(new, item, self.name, params, choice.score, choice.original_score or 0.0, ws.media_path(new.media.hash, new.media.mime), cover, notes)
 
+
+
+def side_by_side(original: np.ndarray, personal: np.ndarray, height: int = 256, gap: int = 8) -> np.ndarray:
+    """The two covers at the same height, original on the left, on a white strip."""
+    import cv2
+
+    def fit(image: np.ndarray) -> np.ndarray:
+        h, w = image.shape[:2]
+        return cv2.resize(image, (max(1, round(w * height / h)), height), interpolation=cv2.INTER_AREA)
+
+    a, b = fit(original), fit(personal)
+    canvas = np.full((height, a.shape[1] + gap + b.shape[1], 3), 255, np.uint8)
+    canvas[:, : a.shape[1]] = a
+    canvas[:, a.shape[1] + gap :] = b
+    return canvas

@@ -23,6 +23,7 @@ import hashlib
 import json
 import math
 from dataclasses import asdict, dataclass
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -191,35 +192,85 @@ def _unstable(change: np.ndarray, threshold: float) -> np.ndarray:
     return out
 
 
-def analyse(path: str | Path, encoder: ImageEncoder, config: KeyframeConfig | None = None) -> Keyframes:
-    """Keyframes of the video at `path`: one decode pass, then only the keyframes are encoded."""
-    cfg = config or KeyframeConfig()
-    path = Path(path)
+@dataclass
+class _Pending:
+    """A scanned video whose keyframes still need encoding."""
+
+    times: np.ndarray  # (K,)
+    edges: np.ndarray  # (K + 1,)
+    usable: np.ndarray  # (K,)
+    upright: list[np.ndarray]  # K encoder-ready squares
+
+
+def _prepare(path: Path, cfg: KeyframeConfig) -> _Pending:
     # 1. probe (rejects missing, corrupt and frame-less files with a clear error)
     info = probe(path)
-    # 2. one decode pass: change, brightness, sharpness; encoder-ready squares of looked-at frames
+    # 2. one decode pass: change, brightness, sharpness; the looked-at frames
     scan = _scan(path, info.duration, cfg)
     # 3. shots -> keyframes, with the quality guard
     chosen, good = _pick(scan, cfg)
     times = np.array([scan.times[i] for i in chosen])
     edges = np.concatenate([[0.0], (times[1:] + times[:-1]) / 2, [max(info.duration, times[-1] + 1e-3)]])
-    # 4. encode the keyframes, upright
     upright = [apply_rotation(_square(scan.frames[i]), info.rotation) for i in chosen]
-    features = encoder.encode(upright).features  # (K, 1280)
-    return Keyframes(times, edges[:-1], edges[1:], good[chosen], features, float(edges[-1]))
+    return _Pending(times, edges, good[chosen], upright)
+
+
+def _finish(p: _Pending, features: np.ndarray) -> Keyframes:
+    return Keyframes(p.times, p.edges[:-1], p.edges[1:], p.usable, features, float(p.edges[-1]))
+
+
+def analyse(path: str | Path, encoder: ImageEncoder, config: KeyframeConfig | None = None) -> Keyframes:
+    """Keyframes of the video at `path`: one decode pass, then only the keyframes are encoded."""
+    pending = _prepare(Path(path), config or KeyframeConfig())
+    # 4. encode the keyframes, upright
+    return _finish(pending, encoder.encode(pending.upright).features)  # (K, 1280)
 
 
 def keyframes(
     path: str | Path, digest: str, encoder: ImageEncoder, cache: FeatureCache | None, config: KeyframeConfig | None = None
 ) -> Keyframes:
     """`analyse` through the feature cache (key: media hash, encoder version, keyframe settings)."""
+    return keyframes_many([Path(path)], [digest], encoder, cache, config)[0]
+
+
+def keyframes_many(
+    paths: list[Path],
+    digests: list[str],
+    encoder: ImageEncoder,
+    cache: FeatureCache | None,
+    config: KeyframeConfig | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> list[Keyframes]:
+    """Keyframes of many videos through the cache; the uncached ones are scanned one by one and
+    their keyframes encoded in batches of the encoder's batch size (batching halves the cost of
+    encoding on a CPU against a few frames per call)."""
     cfg = config or KeyframeConfig()
     what = f"keyframes-{cfg.digest()}"
-    if cache is not None:
-        cached = cache.get(digest, encoder.version, what)
+    out: list[Keyframes | None] = [None] * len(paths)
+    pending: list[tuple[int, _Pending]] = []
+
+    def flush() -> None:
+        frames = [im for _, p in pending for im in p.upright]
+        feats = encoder.encode(frames).features
+        start = 0
+        for k, p in pending:
+            kf = Keyframes.unpack(_finish(p, feats[start : start + len(p.times)]).pack())  # as the cache returns it
+            start += len(p.times)
+            if cache is not None:
+                cache.put(digests[k], encoder.version, what, kf.pack())
+            out[k] = kf
+        pending.clear()
+
+    for k, (path, digest) in enumerate(zip(paths, digests)):
+        cached = cache.get(digest, encoder.version, what) if cache is not None else None
         if cached is not None:
-            return Keyframes.unpack(cached)
-    result = analyse(path, encoder, cfg)
-    if cache is not None:
-        cache.put(digest, encoder.version, what, result.pack())
-    return result
+            out[k] = Keyframes.unpack(cached)
+        else:
+            pending.append((k, _prepare(Path(path), cfg)))
+            if sum(len(p.times) for _, p in pending) >= encoder.config.batch_size:
+                flush()
+        if progress:
+            progress("keyframes", k + 1, len(paths))
+    if pending:
+        flush()
+    return out  # type: ignore[return-value]

@@ -30,7 +30,7 @@ from generec.datasets.oracle import ClipRef, FrameRef, Oracle
 from generec.editor.base import EditContext
 from generec.editor.clip import ClipConfig, choose_clip, clip_length
 from generec.editor.cover import CoverConfig, choose_cover, personal_look
-from generec.editor.keyframes import Keyframes, keyframes
+from generec.editor.keyframes import Keyframes, keyframes, keyframes_many
 from generec.editor.preference import Preference, concept_head, retriever_preference
 from generec.editor.style import restyle_image
 from generec.encoders.cache import FeatureCache
@@ -119,12 +119,9 @@ def evaluate_editor(
     center = covers.mean(0)
     # 5. keyframes of the recommended items (cached per video)
     needed = sorted(set(top.ravel().tolist()))
-    kfs: dict[int, Keyframes] = {}
-    for n, j in enumerate(needed):
-        it = catalogue[j]
-        kfs[j] = keyframes(ws.media_path(it.media.hash, it.media.mime), it.media.hash, encoder, cache, cfg.cover.keyframes)
-        if progress:
-            progress("keyframes", n + 1, len(needed))
+    paths = [ws.media_path(catalogue[j].media.hash, catalogue[j].media.mime) for j in needed]
+    found = keyframes_many(paths, [catalogue[j].media.hash for j in needed], encoder, cache, cfg.cover.keyframes, progress)
+    kfs: dict[int, Keyframes] = dict(zip(needed, found))
     # 6. score every row for every (user, item)
     cover_vals = {r: {m: [] for m in ("cos", "ps", "ctr")} for r in COVER_ROWS}
     clip_vals = {r: {m: [] for m in ("cos", "ps", "watch", "seconds")} for r in CLIP_ROWS}
@@ -290,8 +287,7 @@ def bench_editor(
         with tempfile.TemporaryDirectory() as tmp:
             cache = FeatureCache(tmp)
             t0 = time.perf_counter()
-            for v, p in zip(videos, paths):
-                kf = keyframes(p, v.media.hash, encoder, cache, cfg.keyframes)
+            for kf in keyframes_many(paths, [v.media.hash for v in videos], encoder, cache, cfg.keyframes):
                 choose_cover(kf, EditContext(ws, prefs[0].user_id, prefs[0], encoder, cache), None, cfg)
             cold_s.append(time.perf_counter() - t0)
             # 4. many users per video, keyframes cached
