@@ -28,7 +28,12 @@ def test_cat_lover_clip_starts_on_the_cat_and_keeps_audio(catalogue):
     item = catalogue.items.get(result.item.id)
     assert item.origin == Origin.AI_EDITED and item.parent_id == "m_food_cat"
     assert item.media.hash != catalogue.items.get("m_food_cat").media.hash
-    assert item.provenance["params"] == {"start": result.params["start"], "end": result.params["end"]}
+    assert item.provenance["params"] == result.params and {"start", "end"} <= set(result.params)
+
+
+def test_plain_clip_without_a_look(catalogue):
+    result = ClipEditor(_ctx(catalogue, "animal_lover0"), ClipConfig(length_s=1.5, restyle=False))("m_food_cat")
+    assert set(result.params) == {"start", "end"}
 
 
 def test_coffee_lover_clip_starts_at_the_beginning(catalogue):

@@ -23,7 +23,8 @@ def test_cat_lover_gets_the_cat_shot_coffee_lover_the_coffee_shot(catalogue):
     # m_food_cat: coffee for 0-2 s, then (after a crossfade) the cat for 2-4 s; its cover is coffee
     cat = CoverEditor(_ctx(catalogue, "animal_lover0"))("m_food_cat")
     food = CoverEditor(_ctx(catalogue, "food_lover0"))("m_food_cat")
-    assert cat.params["t"] >= 2.3 and food.params["t"] < 2.0
+    assert cat.params["t"] >= 2.3
+    assert food.params.get("original") or food.params["t"] < 2.0  # the coffee cover suits the coffee lover
     assert cat.score > cat.baseline_score  # the cat frame beats the coffee cover for the cat lover
     # the new item: AI-edited, same video as its parent, its own cover image, provenance
     item = catalogue.items.get(cat.item.id)
@@ -47,7 +48,8 @@ def test_exclude_steers_away_from_a_concept(catalogue):
     ctx = _ctx(catalogue, "animal_lover0", bridge)
     plain = CoverEditor(ctx)("m_cat_food")
     steered = CoverEditor(ctx)("m_cat_food", Guidance(exclude=("cat",), include=("coffee",)))
-    assert plain.params["t"] < 2.0 <= steered.params["t"]
+    assert plain.params.get("original") or plain.params["t"] < 2.0  # the cat cover (first shot) for a cat lover
+    assert steered.params["t"] >= 2.0  # told to avoid cats: the coffee shot
     assert steered.item.provenance["guidance"]["exclude"] == ["cat"]
 
 

@@ -39,6 +39,8 @@ class ClipConfig:
     opening_decay: float = 0.85  # ρ per second
     include_weight: float = 1.0
     exclude_weight: float = 1.0
+    restyle: bool = True  # with no look named, render the clip in the user's look when one suits them
+    restyle_min_gain: float = 0.0
     keyframes: KeyframeConfig = field(default_factory=KeyframeConfig)
 
     def __post_init__(self) -> None:
@@ -116,13 +118,19 @@ class ClipEditor:
         kf = video_keyframes(ctx, item, cfg.keyframes)
         choice = choose_clip(kf, ctx, length, guidance, cfg)
         params = {"start": round(choice.start, 4), "end": round(choice.end, 4)}
-        look = guidance.look if guidance is not None else None
-        if look is not None and look != "natural":
-            params |= {"style": look, "strength": guidance.style_strength or 1.0}
-        # 3. cut (audio kept), restyle when asked, cover from the best keyframe inside
+        # 3. the clip's cover: its first usable keyframe; the look: named, or the user's own
         inside = (kf.timestamps >= choice.start) & (kf.timestamps < choice.end)
         cover_t = float(kf.timestamps[inside][np.argmax(kf.usable[inside])]) if inside.any() else choice.start
         cover = apply_rotation(frames_at(path, [cover_t]).images[0], info.rotation)
+        look = guidance.look if guidance is not None else None
+        strength = (guidance.style_strength if guidance is not None else None) or 1.0
+        if look is None and cfg.restyle:
+            from generec.editor.cover import personal_look
+
+            look = personal_look(cover, ctx, cfg.restyle_min_gain)
+        if look is not None and look != "natural":
+            params |= {"style": look, "strength": strength}
+        # 4. cut (audio kept), restyle
         with tempfile.TemporaryDirectory(dir=ws.root) as tmp:
             out = Path(tmp) / "clip.mp4"
             cut(path, out, choice.start, choice.end)

@@ -2,7 +2,7 @@
 
 One logistic regression per tag that at least `min_items` items carry (one-vs-rest, L2, C):
 
-    q_t(f) = σ(w_t · z + b_t),  z = (f − μ) / σ
+    q_t(f) = σ(w_t · f + b_t)
 
 A user's taste in this space is t_u = mean_{i ∈ clicks(u)} q(f_i) − q̄ (what their clicked covers
 show more of than the catalogue's average cover), and a frame scores cos(q(f) − q̄, t_u). The
@@ -52,9 +52,9 @@ class ConceptHead:
         vocab = sorted(t for t, n in counts.items() if self.config.min_items <= n < len(tags))
         if not vocab:
             raise InputError(f"concept head: no tag is on at least {self.config.min_items} (and not all) covers; the catalogue needs tags")
-        # 2. one logistic regression per tag on standardised features
-        self.mean_, self.std_ = f.mean(0), f.std(0) + 1e-6
-        z = (f - self.mean_) / self.std_
+        # 2. one logistic regression per tag on the raw (non-negative, pooled) features
+        self.mean_, self.std_ = np.zeros(f.shape[1], np.float32), np.ones(f.shape[1], np.float32)
+        z = f
         w = np.zeros((len(vocab), f.shape[1]), np.float32)
         b = np.zeros(len(vocab), np.float32)
         for k, tag in enumerate(vocab):

@@ -30,13 +30,14 @@ class CoverConfig:
     exclude_weight: float = 1.0
     style_strength: float = 1.0  # when guidance names a look and no strength
     restyle: bool = True  # with no look named, also render the frame in the user's best look
-    restyle_min_gain: float = 0.25  # ... when it beats the untouched frame by this much (z units)
+    restyle_min_gain: float = 0.0  # ... when it beats the untouched frame by more than this (z units)
+    keep_original: bool = True  # the uploader's cover is a candidate too: it stays when it suits the user best
 
 
 @dataclass
 class CoverChoice:
-    index: int  # into the keyframes
-    t: float  # seconds
+    index: int  # into the keyframes; -1: the uploader's cover
+    t: float  # seconds (0.0 for the uploader's cover)
     score: float
     scores: np.ndarray  # (K,) every keyframe's score; -inf where the quality guard failed
     original_score: float | None  # the uploader's cover under the same scoring
@@ -60,10 +61,12 @@ def choose_cover(
     relaxed = not kf.usable.any()
     masked = np.where(kf.usable | relaxed, scores, -np.inf)
     best = int(np.argmax(masked))
+    if orig_score is not None and cfg.keep_original and orig_score >= masked[best]:
+        return CoverChoice(-1, 0.0, orig_score, masked, orig_score, relaxed)
     return CoverChoice(best, float(kf.timestamps[best]), float(scores[best]), masked, orig_score, relaxed)
 
 
-def personal_look(image: np.ndarray, ctx: EditContext, config: CoverConfig) -> str | None:
+def personal_look(image: np.ndarray, ctx: EditContext, min_gain: float = 0.0) -> str | None:
     """The look (full strength) that the user's look preference scores highest on `image`, if it
     beats the untouched image by `restyle_min_gain`; else None."""
     from generec.editor.style import StyleConfig, choose_style
@@ -72,7 +75,7 @@ def personal_look(image: np.ndarray, ctx: EditContext, config: CoverConfig) -> s
     if judge.preference is None:
         return None
     choice = choose_style([image], judge, None, StyleConfig(strengths=(1.0,)))
-    return choice.look if choice.score - choice.natural_score > config.restyle_min_gain else None
+    return choice.look if choice.score - choice.natural_score > min_gain else None
 
 
 def video_keyframes(ctx: EditContext, item: Item, config: KeyframeConfig) -> Keyframes:
@@ -100,14 +103,20 @@ class CoverEditor:
         # 3. score and choose
         choice = choose_cover(kf, ctx, guidance, cfg, original)
         notes = ["no frame passed the quality guard; chose among all keyframes"] if choice.guard_relaxed else []
-        # 4. the chosen frame at full resolution, upright, restyled when the guidance names a look
-        path = ws.media_path(item.media.hash, item.media.mime)
-        image = apply_rotation(frames_at(path, [choice.t]).images[0], probe(path).rotation)
-        params: dict = {"t": round(choice.t, 4)}
+        # 4. the chosen frame at full resolution, upright (or the uploader's cover), restyled when asked
+        if choice.index < 0:
+            from generec.encoders.video import _cover_source, _load_cover
+
+            image = _load_cover(ws, _cover_source(item))
+            params: dict = {"t": None, "original": True}
+        else:
+            path = ws.media_path(item.media.hash, item.media.mime)
+            image = apply_rotation(frames_at(path, [choice.t]).images[0], probe(path).rotation)
+            params = {"t": round(choice.t, 4)}
         look = guidance.look if guidance is not None else None
         strength = guidance.style_strength if guidance is not None and guidance.style_strength is not None else cfg.style_strength
         if look is None and cfg.restyle:
-            look = personal_look(image, ctx, cfg)
+            look = personal_look(image, ctx, cfg.restyle_min_gain)
             notes += [f"look {look} from the user's history"] if look else []
         if look is not None and look != "natural":
             from generec.editor.style import restyle_image

@@ -47,7 +47,8 @@ PAPER_COVER_ROWS = {"random frame": 0.4796, "original cover": 0.4978, "CLIP sele
 
 PREF_ROWS = ("frame: User_Hist", "frame: User_Emb", "frame: concepts")
 COVER_ROWS = ("random frame", "original cover", *PREF_ROWS, "generec cover (concepts frame + look)")
-CLIP_ROWS = ("random clip", "first clip", "unclipped", "clip: User_Hist", "clip: User_Emb", "clip: concepts")
+CLIP_ROWS = ("random clip", "first clip", "unclipped", "clip: User_Hist", "clip: User_Emb", "clip: concepts",
+             "generec clip (User_Hist window + look)")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -140,13 +141,13 @@ def evaluate_editor(
             chosen = {"random frame": (rt, rf), "original cover": (0.0, covers[j])}
             for row, pref in prefs.items():
                 ctx = EditContext(ws, uid, pref, encoder, cache)
-                choice = choose_cover(kf, ctx, None, cfg.cover)
-                chosen[row] = (choice.t, kf.features[choice.index])
+                choice = choose_cover(kf, ctx, None, cfg.cover, covers[j])
+                chosen[row] = (choice.t, kf.features[choice.index] if choice.index >= 0 else covers[j])
             # the cover op: the concepts frame, rendered in the user's look when one suits them
             t, _ = chosen["frame: concepts"]
             path = ws.media_path(catalogue[j].media.hash, catalogue[j].media.mime)
-            image = apply_rotation(frames_at(path, [t]).images[0], probe(path).rotation)
-            look = personal_look(image, EditContext(ws, uid, look_pref, encoder, cache), cfg.cover)
+            image = apply_rotation(frames_at(path, [t]).images[0], probe(path).rotation)  # t = 0: the cover
+            look = personal_look(image, EditContext(ws, uid, look_pref, encoder, cache), cfg.cover.restyle_min_gain)
             styled = restyle_image(image, look) if look else image
             chosen["generec cover (concepts frame + look)"] = (t, encoder.encode([styled]).features[0])
             looks = {"generec cover (concepts frame + look)": look}
@@ -162,16 +163,25 @@ def evaluate_editor(
             length = clip_length(kf.duration, ClipConfig(length_s=cfg.clip_length_s))
             start = float(rng.uniform(0.0, max(0.0, kf.duration - length)))
             spans = {"random clip": (start, start + length), "first clip": (0.0, length), "unclipped": (0.0, kf.duration)}
-            for row, pref in zip(CLIP_ROWS[3:], prefs.values()):
+            for row, pref in zip(CLIP_ROWS[3:6], prefs.values()):
                 ctx = EditContext(ws, uid, pref, encoder, cache)
                 c = choose_clip(kf, ctx, length, None, cfg.clip)
                 spans[row] = (c.start, c.end)
-            feats = np.stack([_clip_features(kf, a, b) for a, b in spans.values()])
+            # the clip op: the User_Hist window in the user's look (judged on its first keyframe)
+            a, b = spans["clip: User_Hist"]
+            inside = np.flatnonzero((kf.timestamps >= a) & (kf.timestamps < b))
+            shown = inside if len(inside) else np.array([int(np.argmax(kf.weights_in(a, b)))])
+            frames = [apply_rotation(im, probe(path).rotation) for im in frames_at(path, [float(kf.timestamps[i]) for i in shown]).images]
+            clip_look = personal_look(frames[0], EditContext(ws, uid, look_pref, encoder, cache))
+            spans[CLIP_ROWS[6]] = (a, b)
+            styled = encoder.encode([restyle_image(f, clip_look) if clip_look else f for f in frames]).features
+            w = kf.weights_in(a, b)[shown]
+            feats = np.stack([_clip_features(kf, a, b) for a, b in list(spans.values())[:-1]] + [(w[:, None] * styled).sum(0) / max(w.sum(), 1e-8)])
             cos = _unit(feats) @ _unit(hist)
             ps = model.score_content([uid] * len(feats), feats, [iid] * len(feats))
             duration = oracle.videos[iid].duration
             for r, (row, (a, b)) in enumerate(spans.items()):
-                watch = oracle.watch_value(uid, ClipRef(iid, a, min(b, duration)))
+                watch = oracle.watch_value(uid, ClipRef(iid, a, min(b, duration), clip_look if row == CLIP_ROWS[6] else None))
                 clip_vals[row]["cos"].append(cos[r])
                 clip_vals[row]["ps"].append(ps[r])
                 clip_vals[row]["watch"].append(watch.ratio)

@@ -50,6 +50,8 @@ class Guidance(BaseModel):
     text: str | None = None  # the instruction, PII-redacted
     source: str = "feedback"  # who made it: "embedded", "llm:<model>", "feedback", "cli"
     notes: tuple[str, ...] = ()  # e.g. why an LLM reply was rejected
+    vector: tuple[float, ...] | None = None  # the fused user vector (instructor/fusion.py), unit length
+    vector_space: str | None = None  # the space `vector` lives in, e.g. "minilm-l6-v2"
 
     @field_validator("style")
     @classmethod

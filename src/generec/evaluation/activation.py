@@ -1,0 +1,345 @@
+"""The activation study: does serving an instruction by editing beat retrieval alone?
+
+On the micro-video benchmark, for a seeded sample of users who clicked something, instructions
+are written from each user's true tastes (the oracle's a_u, b_u), one per template:
+
+- `duration`: "show me <liked concept> under <d> seconds", d drawn in [2, median duration];
+- `look`:     "<liked concept> in <liked look>" ("animals in black and white");
+- `concept`:  "<liked concept> videos" — the control: retrieval alone can satisfy it.
+
+Each instruction is parsed by the embedded parser, then served two ways over the same retriever
+ranking (seen items excluded):
+
+- retrieval only: the ranking filtered to the items whose metadata satisfies the guidance
+  (`activation.check_item`, match >= `min_match`), top k; if none does, the unfiltered top k;
+- instructor: `activation.decide` over the top-K candidates. Retrieve: the same feed. Repurpose:
+  every candidate an edit can make fit (best match_if_edited, then rank), up to k, edited as
+  `pipeline.edit` would (the clip op: the user's concept preference steered by the guidance
+  through the text→image bridge, `choose_clip` over the clip length the guidance allows, the
+  asked look rendered, the best usable keyframe inside as cover; the style op: the named look,
+  the first usable keyframe as cover) but without writing anything to the workspace. Create:
+  there is no creator yet, so the retrieved feed stands in (counted in `modes`).
+
+Both feeds are scored by the oracle, per shown item:
+
+    utility = P(click | cover) × E[seconds watched | clip]
+
+and by whether it satisfies the request as written, on ground truth: at least half of the
+shown seconds show the asked concept, the clip is within the asked length, at least half of the
+shown seconds are in the asked look (a restyle puts all of them in it). `satisfied_utility` is
+utility × satisfied: what the user gets of what they asked for. A feed scores the mean over
+its items (@k) and its first item (@1); an instruction counts once. The report gives both
+policies, their relative gain, per template too, and which ways the instructor took.
+
+Derived caches (keyframe features, the concept head, class-name embeddings) may be written to
+the workspace's `features/` and `models/`; no item, interaction or instruction is.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from generec.datasets.microvideo import CONCEPT_WORDS
+from generec.datasets.oracle import ClipRef, FrameRef, Oracle
+from generec.editor.base import EditContext
+from generec.editor.clip import ClipConfig, choose_clip, clip_length
+from generec.editor.keyframes import KeyframeConfig, Keyframes, keyframes
+from generec.errors import InputError
+from generec.instructor.activation import ActivationConfig, CandidateCheck, check_item, decide, editable_candidates
+from generec.instructor.guidance import Guidance
+from generec.types import Event, Origin
+from generec.workspace import Workspace
+
+TEMPLATES = ("duration", "look", "concept")
+LOOK_PHRASES = {
+    "natural": "natural colours", "warm": "warm tones", "cool": "cool tones", "bright": "a bright look",
+    "dark": "a dark, moody look", "vivid": "vivid colours", "muted": "muted colours",
+    "black_and_white": "black and white", "cartoon": "a cartoon style", "sketch": "a sketch style",
+}  # fmt: skip
+METRICS = ("ctr", "watch_s", "utility", "satisfied", "satisfied_utility")
+POLICIES = ("retrieval", "instructor")
+
+
+@dataclass(frozen=True)
+class ActivationStudyConfig:
+    n_users: int = 30
+    k: int = 10  # feed length
+    seed: int = 0
+    templates: tuple[str, ...] = TEMPLATES
+    activation: ActivationConfig = field(default_factory=ActivationConfig)
+    clip: ClipConfig = field(default_factory=ClipConfig)
+    keyframes: KeyframeConfig = field(default_factory=KeyframeConfig)
+
+    def __post_init__(self) -> None:
+        if self.n_users < 1 or self.k < 1:
+            raise InputError(f"ActivationStudyConfig: n_users and k must be >= 1, found {self.n_users}, {self.k}")
+        bad = [t for t in self.templates if t not in TEMPLATES]
+        if bad or not self.templates:
+            raise InputError(f"ActivationStudyConfig.templates: unknown {bad or 'none given'}; valid: {', '.join(TEMPLATES)}")
+
+
+@dataclass(frozen=True)
+class Request:
+    """One generated instruction and what it truly asks for."""
+
+    user_id: str
+    template: str
+    text: str
+    concept: int  # index into oracle.concepts
+    look: str | None = None
+    max_duration_s: float | None = None
+
+
+@dataclass(frozen=True)
+class Shown:
+    """One item as shown: a span of a benchmark video, maybe restyled, with its cover frame."""
+
+    item_id: str
+    start: float
+    end: float
+    style: str | None
+    cover_t: float
+    way: str  # retrieve | repurpose
+
+
+@dataclass
+class ActivationReport:
+    overall: dict[str, dict[str, float]]  # policy -> metric@k -> value
+    templates: dict[str, dict[str, dict[str, float]]]  # template -> policy -> metric@k -> value
+    gains: dict[str, float]  # metric@k -> (instructor − retrieval) / |retrieval|
+    modes: dict[str, int]  # the instructor's ways, over all instructions
+    modes_by_template: dict[str, dict[str, int]]
+    parse_accuracy: float  # share of instructions parsed to the asked concept, look and length
+    info: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"overall": self.overall, "templates": self.templates, "gains": self.gains, "modes": self.modes,
+                "modes_by_template": self.modes_by_template, "parse_accuracy": self.parse_accuracy, "info": self.info}  # fmt: skip
+
+
+def _retriever(ws: Workspace, retriever):
+    """The given retriever, else the workspace's current one, else EASE fitted in memory."""
+    if retriever is not None:
+        return retriever, getattr(retriever, "name", "given")
+    from generec.retrieval.serving import load_current
+
+    try:
+        return load_current(ws), "current"
+    except InputError:
+        from generec.retrieval import RETRIEVERS
+        from generec.retrieval.data import full_data
+        from generec.retrieval.trainer import default_config
+
+        return RETRIEVERS["ease"](default_config("ease")).fit(full_data(ws)), "ease (fitted in memory)"
+
+
+def make_requests(
+    oracle: Oracle, users: list[str], durations: np.ndarray, templates: tuple[str, ...], rng: np.random.Generator
+) -> list[Request]:
+    """One instruction per (user, template), from the user's favourite concept and look."""
+    top = max(3, int(round(float(np.median(durations)))))
+    out = []
+    for uid in users:
+        taste = oracle.users[uid]
+        c = int(np.argmax(taste.concept))
+        look = oracle.styles[int(np.argmax(taste.style))]
+        name = oracle.concepts[c]
+        word = CONCEPT_WORDS.get(name, (name,))[0]
+        d = int(rng.integers(2, top + 1))
+        for template in templates:
+            if template == "duration":
+                out.append(Request(uid, template, f"show me {word} under {d} seconds", c, None, float(d)))
+            elif template == "look":
+                out.append(Request(uid, template, f"{word} in {LOOK_PHRASES.get(look, look)}", c, look))
+            else:
+                out.append(Request(uid, template, f"{word} videos", c))
+    return out
+
+
+def _parsed_right(g: Guidance, r: Request, concepts: list[str]) -> bool:
+    return (
+        g.include == (concepts[r.concept],) and g.style == r.look
+        and (r.max_duration_s is None or g.max_duration_s == r.max_duration_s)
+    )  # fmt: skip
+
+
+def _satisfied(oracle: Oracle, r: Request, s: Shown) -> bool:
+    """The shown span meets the request as written, on ground truth."""
+    video = oracle.videos[s.item_id]
+    length = s.end - s.start
+    if length <= 0:
+        return False
+    if r.max_duration_s is not None and length > r.max_duration_s + 1e-6:
+        return False
+    concept_s = look_s = 0.0
+    for seg in video.segments:
+        overlap = max(0.0, min(seg.end, s.end) - max(seg.start, s.start))
+        concept_s += overlap * (seg.concept == r.concept)
+        look_s += overlap * (oracle.styles[seg.style] == r.look)
+    if concept_s < 0.5 * length:
+        return False
+    return r.look is None or s.style == r.look or look_s >= 0.5 * length
+
+
+def _score(oracle: Oracle, r: Request, feed: list[Shown]) -> dict[str, np.ndarray]:
+    rows = {m: [] for m in METRICS}
+    for s in feed:
+        duration = oracle.videos[s.item_id].duration
+        ctr = oracle.click_prob(r.user_id, FrameRef(s.item_id, min(s.cover_t, duration), s.style))
+        watch = oracle.watch_value(r.user_id, ClipRef(s.item_id, s.start, min(s.end, duration), s.style)).seconds
+        ok = float(_satisfied(oracle, r, s))
+        for m, v in zip(METRICS, (ctr, watch, ctr * watch, ok, ctr * watch * ok)):
+            rows[m].append(v)
+    return {m: np.asarray(v, np.float64) for m, v in rows.items()}
+
+
+class _Editor:
+    """pipeline.edit's choices (clip window, look, cover frame) without writing anything."""
+
+    def __init__(self, ws: Workspace, cfg: ActivationStudyConfig) -> None:
+        from generec.encoders.cache import FeatureCache
+        from generec.encoders.image import get_image_encoder
+
+        self.ws, self.cfg = ws, cfg
+        self.encoder = get_image_encoder()
+        self.cache = FeatureCache.for_workspace(ws)
+        self._head = None
+        self._bridge = None
+        self._kf: dict[str, Keyframes] = {}
+        self._prefs: dict[str, Any] = {}
+        self.edited = 0  # edits made (none stored)
+
+    def keyframes(self, item) -> Keyframes:
+        if item.id not in self._kf:
+            path = self.ws.media_path(item.media.hash, item.media.mime)
+            self._kf[item.id] = keyframes(path, item.media.hash, self.encoder, self.cache, self.cfg.keyframes)
+        return self._kf[item.id]
+
+    def context(self, user_id: str, guidance: Guidance) -> EditContext:
+        from generec.editor.preference import concept_head, concept_preference
+
+        if self._head is None:
+            self._head = concept_head(self.ws, self.encoder, self.cache)
+        if user_id not in self._prefs:
+            self._prefs[user_id] = concept_preference(self.ws, user_id, self.encoder, self.cache, self._head)
+        bridge = None
+        if guidance.include or guidance.exclude:
+            if self._bridge is None:
+                from generec.encoders.bridge import load_text_image_bridge
+
+                self._bridge = load_text_image_bridge(self.ws)
+            bridge = self._bridge
+        return EditContext(self.ws, user_id, self._prefs[user_id], self.encoder, self.cache, bridge, 0)
+
+    def __call__(self, user_id: str, item, guidance: Guidance, check: CandidateCheck) -> Shown:
+        self.edited += 1
+        kf = self.keyframes(item)
+        look = guidance.look if guidance.look not in (None, "natural") else None
+        if check.edit_op == "clip":
+            length = clip_length(kf.duration, self.cfg.clip, guidance)
+            choice = choose_clip(kf, self.context(user_id, guidance), length, guidance, self.cfg.clip)
+            inside = (kf.timestamps >= choice.start) & (kf.timestamps < choice.end)
+            cover_t = float(kf.timestamps[inside][np.argmax(kf.usable[inside])]) if inside.any() else choice.start
+            return Shown(item.id, choice.start, choice.end, look, cover_t, "repurpose")
+        # the style op with a named look: the look is fixed; the cover is the first usable keyframe
+        order = np.argsort(~kf.usable, kind="stable")
+        cover_t = float(kf.timestamps[order[0]]) if len(order) else 0.0
+        return Shown(item.id, 0.0, kf.duration, look, cover_t, "repurpose")
+
+
+def activation_study(
+    ws: Workspace,
+    n_users: int | None = None,
+    seed: int | None = None,
+    config: ActivationStudyConfig | None = None,
+    retriever=None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> ActivationReport:
+    """Retrieval alone vs. the instructor's activation on generated instructions (module doc)."""
+    from generec.instructor.parser import DEFAULT_VOCABULARY, ParseContext
+    from generec.pipeline import catalogue_vocabulary, get_parser
+
+    cfg = config or ActivationStudyConfig()
+    if n_users is not None:
+        cfg = dataclasses.replace(cfg, n_users=n_users)
+    if seed is not None:
+        cfg = dataclasses.replace(cfg, seed=seed)
+    started = time.perf_counter()
+    # 1. check inputs: a benchmark workspace (it has an oracle) and a retriever
+    oracle = Oracle.load(ws.oracle_dir)
+    model, model_source = _retriever(ws, retriever)
+    items = {i.id: i for i in ws.items.all(origin=Origin.HUMAN)}
+    vocabulary = catalogue_vocabulary(ws) or DEFAULT_VOCABULARY
+    # 2. users who clicked something (an edit needs their history), seeded sample
+    clicked = set(ws.interactions.frame((Event.CLICK, Event.LIKE))["user_id"])
+    pool = sorted(u for u in clicked if u in oracle.users and u in model.data_.user_index)
+    if not pool:
+        raise InputError(f"workspace {ws.root}: no user with clicks to study")
+    rng = np.random.default_rng(cfg.seed)
+    users = sorted(rng.choice(pool, size=min(cfg.n_users, len(pool)), replace=False).tolist())
+    durations = np.array([i.media.duration for i in items.values() if i.media is not None and i.media.duration])
+    requests = make_requests(oracle, users, durations, cfg.templates, rng)
+    # 3. parse every instruction (one encoder call)
+    parser = get_parser()
+    guidances = parser.parse_many([r.text for r in requests], ParseContext(vocabulary=vocabulary))
+    editor = _Editor(ws, cfg)
+    n_items = model.data_.n_items
+    results: list[tuple[Request, str, dict[str, dict[str, np.ndarray]]]] = []
+    rankings: dict[str, list] = {}
+    parsed: list[bool] = []
+    for n, (r, g) in enumerate(zip(requests, guidances)):
+        # 4. one ranking per user; every item checked against the guidance
+        if r.user_id not in rankings:
+            rankings[r.user_id] = model.recommend(r.user_id, n_items, exclude_seen=True).items
+        ranking = rankings[r.user_id]
+        checks = [check_item(items[s.item_id], g, j, s.score, vocabulary, cfg.activation.min_clip_s) for j, s in enumerate(ranking)]
+        # 5. retrieval only: the satisfying items first k, else the unfiltered top k
+        ok = [c for c in checks if c.match >= cfg.activation.min_match][: cfg.k] or checks[: cfg.k]
+        retrieval = [_original(items[c.item_id], oracle) for c in ok]
+        # 6. the instructor: activation over the top-K candidates
+        candidates = checks[: cfg.activation.k]
+        act = decide(g, candidates, (), cfg.activation)
+        instructor = retrieval
+        if act.mode == "repurpose":
+            fixable = editable_candidates(candidates, cfg.activation)[: cfg.k]
+            instructor = [editor(r.user_id, items[c.item_id], g, c) for c in fixable]
+        # 7. the oracle scores both
+        results.append((r, act.mode, {"retrieval": _score(oracle, r, retrieval), "instructor": _score(oracle, r, instructor)}))
+        parsed.append(_parsed_right(g, r, oracle.concepts))
+        if progress:
+            progress("activation study", n + 1, len(requests))
+    # 8. aggregate: per instruction @1 and @k, then the mean over instructions
+    def table(rows: list) -> dict[str, dict[str, float]]:
+        out: dict[str, dict[str, float]] = {}
+        for policy in POLICIES:
+            out[policy] = {}
+            for m in METRICS:
+                out[policy][f"{m}@1"] = float(np.mean([s[policy][m][0] for _, _, s in rows]))
+                out[policy][f"{m}@k"] = float(np.mean([s[policy][m].mean() for _, _, s in rows]))
+        return out
+
+    overall = table(results)
+    per_template = {t: table([x for x in results if x[0].template == t]) for t in cfg.templates}
+    gains = {m: _gain(overall["instructor"][m], overall["retrieval"][m]) for m in overall["retrieval"]}
+    modes = {m: sum(1 for _, mode, _ in results if mode == m) for m in ("retrieve", "repurpose", "create")}
+    by_template = {t: {m: sum(1 for r, mode, _ in results if r.template == t and mode == m) for m in modes} for t in cfg.templates}
+    info = {
+        "users": len(users), "instructions": len(requests), "k": cfg.k, "candidates": cfg.activation.k,
+        "min_match": cfg.activation.min_match, "seed": cfg.seed, "retriever": model_source, "model": model.name,
+        "items_edited": editor.edited, "seconds": round(time.perf_counter() - started, 1),
+    }  # fmt: skip
+    return ActivationReport(overall, per_template, gains, modes, by_template, float(np.mean(parsed)), info)
+
+
+def _original(item, oracle: Oracle) -> Shown:
+    return Shown(item.id, 0.0, oracle.videos[item.id].duration, None, 0.0, "retrieve")
+
+
+def _gain(new: float, old: float) -> float:
+    return float((new - old) / abs(old)) if abs(old) > 1e-12 else (0.0 if abs(new) < 1e-12 else float("inf"))
