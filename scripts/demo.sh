@@ -18,3 +18,5 @@ echo "== 4. AI editor: a personal cover of $ITEM for u00001 (original on the lef
 $G edit cover --user u00001 --item "$ITEM" --compare "$WS/reports/cover-u00001-$ITEM.png" --workspace "$WS"
 echo "== 5. AI editor: a personal 5-second clip of $ITEM for u00001"
 $G edit clip --user u00001 --item "$ITEM" --workspace "$WS"
+echo "== 6. instructor: u00001 says what they want; the guidance changes the feed (compare with step 3)"
+$G instruct --user u00001 "no more food please, show me something in black and white under 8 seconds" --apply -k 10 --workspace "$WS"

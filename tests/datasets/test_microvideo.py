@@ -72,21 +72,30 @@ def test_log_respects_upload_times(tiny_bench):
 
 
 def test_same_seed_same_benchmark(tmp_path, tiny_bench):
+    """Same seed, any worker count: the same log, titles, tags and ground truth, and the same
+    pictures. (H.264 bytes are compared by their decoded pixels: this libx264 build does not
+    always produce identical bytes for identical frames, see docs/BENCHMARKS.md.)"""
     import dataclasses
 
-    root, _ = tiny_bench
+    from generec.media.video import decode_frames
+
     cfg = dataclasses.replace(SIZES["tiny"], n_videos=6, n_users=5, workers=1)
-    hashes = []
+    runs = []
     for run in range(2):
         with fresh_workspace(tmp_path / f"ws{run}") as ws:
             build_microvideo(ws, cfg if run == 0 else dataclasses.replace(cfg, workers=2))
         with Workspace.open(tmp_path / f"ws{run}") as ws:
-            hashes.append(([i.media.hash for i in ws.items.all()], ws.interactions.frame().fillna(-1).to_dict("list")))
-    assert hashes[0] == hashes[1]
+            items = ws.items.all()
+            pixels = [np.stack(decode_frames(ws.media_path(i.media.hash, i.media.mime)).images).astype(np.int16) for i in items]
+            runs.append(([(i.id, i.title, i.tags, i.media.duration) for i in items], ws.interactions.frame().fillna(-1).to_dict("list"),
+                         (tmp_path / f"ws{run}" / "oracle" / "truth.json").read_text(), pixels))  # fmt: skip
+    assert runs[0][:3] == runs[1][:3]
+    for a, b in zip(runs[0][3], runs[1][3]):
+        assert a.shape == b.shape and np.abs(a - b).mean() < 3.0  # H.264 coding noise, not different pictures
     with fresh_workspace(tmp_path / "ws2") as ws:
         build_microvideo(ws, dataclasses.replace(cfg, seed=1))
     with Workspace.open(tmp_path / "ws2") as ws:
-        assert [i.media.hash for i in ws.items.all()] != hashes[0][0]
+        assert [(i.id, i.title, i.tags, i.media.duration) for i in ws.items.all()] != runs[0][0]
 
 
 def test_build_refuses_non_empty_workspace(tiny_bench):

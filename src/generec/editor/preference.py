@@ -119,13 +119,18 @@ def concept_head(ws: Workspace, encoder: ImageEncoder, cache: FeatureCache, conf
 
 
 def concept_preference(
-    ws: Workspace, user_id: str, encoder: ImageEncoder, cache: FeatureCache, head: ConceptHead, before: float | None = None
-) -> Preference:
+    ws: Workspace, user_id: str, encoder: ImageEncoder, cache: FeatureCache, head: ConceptHead,
+    before: float | None = None, source: str = "concepts",
+) -> Preference:  # fmt: skip
     """The user's taste in the concept head's tag space, from their clicked or liked covers."""
-    hist = history_preference(ws, user_id, encoder, cache, before)
+    if ws.users.get(user_id) is None:
+        raise InputError(f"unknown user {user_id!r}: not in workspace {ws.root}")
     ids = history_item_ids(ws, user_id, before)
     covers = cover_features(ws, [ws.items.get(i) for i in ids], encoder, cache)
-    return Preference(user_id, "concepts", head.taste(covers.features[covers.has_image]), hist.n_history, head)
+    clicked = covers.features[covers.has_image]
+    if len(clicked) == 0:
+        raise InputError(f"user {user_id!r} has no clicked or liked item with a cover; a {source} preference needs at least one")
+    return Preference(user_id, source, head.taste(clicked), len(clicked), head)
 
 
 def retriever_preference(model: VBPR, user_id: str) -> Preference:
