@@ -7,6 +7,7 @@ guidance, the user's preference is built, and the op writes a new AI-edited item
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,8 +48,6 @@ def catalogue_vocabulary(ws: Workspace) -> tuple[str, ...]:
 
     counts: dict[str, int] = {}
     for row in ws.db.query("SELECT tags FROM items WHERE origin = 'human'"):
-        import json
-
         for tag in json.loads(row[0] or "[]"):
             counts[tag] = counts.get(tag, 0) + 1
     return tuple(t for t, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if t not in STYLE_VOCABULARY)
@@ -56,7 +55,7 @@ def catalogue_vocabulary(ws: Workspace) -> tuple[str, ...]:
 
 def parse_instruction(ws: Workspace, text: str, item_id: str | None = None, duration: float | None = None) -> Guidance:
     """Guidance from an instruction about `item_id`, with the embedded parser."""
-    from generec.instructor.parser import EmbeddedParser, ParseContext
+    from generec.instructor.parser import ParseContext
 
     vocabulary = catalogue_vocabulary(ws)
     context = ParseContext(

@@ -9,8 +9,6 @@ from generec.config import MediaLimits
 from generec.datasets.importer import import_data
 from generec.errors import InputError
 from generec.media.image import save_image
-from generec.media.video import write_mp4
-from generec.types import User
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@ import json
 import math
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from generec.datasets.microvideo import SIZES, TRUTH_FILE, build_microvideo

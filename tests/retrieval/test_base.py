@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 from generec.errors import InputError
-from generec.evaluation.ranking import evaluate_ranking
 from generec.retrieval.base import Constraints, load_retriever
 from generec.retrieval.ease import EASE
 

@@ -49,7 +49,7 @@ _CONCEPT = re.compile(r"^[a-z0-9][a-z0-9 '\-]*$")
 _FENCE = re.compile(r"^\s*```(?:json|JSON)?\s*\n?(.*?)\n?\s*```\s*$", re.DOTALL)
 _LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 # Fields this module sets itself; the LLM is told not to emit them and they are overwritten.
-_OWN_FIELDS = ("text", "source", "notes")
+_OWN_FIELDS = ("text", "source", "notes", "vector", "vector_space")  # set by generec, never by the LLM
 
 
 class GuidanceParser(Protocol):

@@ -1244,7 +1244,10 @@ class Grounder:
                 labels.append(concept)
                 texts.append(phrase)
         known = {p for p in texts}
-        for topic in OTHER_TOPICS:
+        # concepts this catalogue lacks ("plant" in a catalogue without it) are off-catalogue
+        # topics too: their phrases must not drift to the nearest concept it has ("food")
+        absent = [phrase for concept, syns in CONCEPT_SYNONYMS.items() if concept not in vocab for phrase in (concept, *syns)]
+        for topic in (*OTHER_TOPICS, *absent):
             if topic not in known and not any(f in known for f in _word_forms(topic)):
                 labels.append("")
                 texts.append(topic)

@@ -9,8 +9,7 @@ MovieLens-100k's validation split; the search here tunes the mixing weight.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp

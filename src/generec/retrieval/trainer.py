@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 
 from generec.evaluation.ranking import evaluate_ranking
 from generec.retrieval import RETRIEVERS
