@@ -388,9 +388,15 @@ def bench_retrieval_cmd(
     _report_bench(ws, bench, json_out, f"bench-retrieval-{dataset}")
 
 
-def _report_bench(ws: Workspace, bench: Any, json_out: bool, stem: str) -> None:
+def _save_report(ws: Workspace, stem: str, data: Any) -> Path:
+    """Write a command's results to `reports/STEM.json` in the workspace; returns the path."""
     path = ws.path("reports") / f"{stem}.json"
-    path.write_text(json.dumps(_jsonable(bench), indent=2))
+    path.write_text(json.dumps(_jsonable(data), indent=2))
+    return path
+
+
+def _report_bench(ws: Workspace, bench: Any, json_out: bool, stem: str) -> None:
+    path = _save_report(ws, stem, bench)
     if json_out:
         _print_json(bench)
         return
@@ -536,8 +542,7 @@ def evaluate_editor_cmd(
     ws = _open(workspace)
     with progress_bar(quiet=json_out) as update:
         report = evaluate_editor(ws, get_image_encoder(), EditorEvalConfig(n_users=users, clip_length_s=clip_length, seed=seed), update)
-    path = ws.path("reports") / "evaluate-editor.json"
-    path.write_text(json.dumps(_jsonable(report.to_dict()), indent=2))
+    path = _save_report(ws, "evaluate-editor", report.to_dict())
     if json_out:
         _print_json(report.to_dict())
         return
@@ -574,8 +579,7 @@ def bench_editor_cmd(
     ws = _open(workspace)
     with progress_bar(quiet=json_out) as update:
         bench = bench_editor(ws, get_image_encoder(), videos, users, repeats, seed, progress=update)
-    path = ws.path("reports") / "bench-editor.json"
-    path.write_text(json.dumps(bench.to_dict(), indent=2))
+    path = _save_report(ws, "bench-editor", bench.to_dict())
     if json_out:
         _print_json(bench.to_dict())
         return
@@ -709,7 +713,7 @@ def evaluate_instructor_cmd(
         with progress_bar(quiet=json_out) as update:
             act = activation_study(ws, config=ActivationStudyConfig(n_users=users, seed=seed), progress=update)
         result["activation"] = act.to_dict()
-        (ws.path("reports") / "evaluate-instructor.json").write_text(json.dumps(_jsonable(result), indent=2))
+        report_path = _save_report(ws, "evaluate-instructor", result)
     if json_out:
         _print_json(result)
         return
@@ -731,7 +735,7 @@ def evaluate_instructor_cmd(
         table.add_row("gain", *(f"{act['gains'].get(m, float('nan')):+.1%}" for m in metrics))
         out.print(table)
         out.print(f"ways taken: {act['modes']}")
-        out.print(f"written to {ws.path('reports') / 'evaluate-instructor.json'}")
+        out.print(f"written to {report_path}")
 
 
 def main() -> None:

@@ -60,6 +60,13 @@ class EditResult:
     cover_path: Path | None
     notes: list[str] = field(default_factory=list)
 
+    @classmethod
+    def stored(cls, ws: Workspace, new: Item, parent: Item, op: str, params: dict[str, Any], score: float,
+               baseline_score: float, notes: list[str] | None = None) -> EditResult:  # fmt: skip
+        """The result for a stored item: its media and cover paths come from the workspace."""
+        cover = ws.media_path(new.cover.hash, new.cover.mime) if new.cover else None
+        return cls(new, parent, op, params, score, baseline_score, ws.media_path(new.media.hash, new.media.mime), cover, notes or [])
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "item_id": self.item.id, "parent_id": self.parent.id, "op": self.op, "params": self.params,

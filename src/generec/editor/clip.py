@@ -141,4 +141,4 @@ class ClipEditor:
                 restyle_video(out, styled, look, params["strength"])
                 out, cover = styled, restyle_image(cover, look, params["strength"])
             new = store_edit(ctx, item, self.name, params, guidance, video_file=out, cover=cover, title_suffix=" (clip)")
-        return EditResult(new, item, self.name, params, choice.score, choice.first_score, ws.media_path(new.media.hash, new.media.mime), ws.media_path(new.cover.hash, new.cover.mime), [])
+        return EditResult.stored(ws, new, item, self.name, params, choice.score, choice.first_score)

@@ -125,8 +125,7 @@ class CoverEditor:
             params |= {"style": look, "strength": strength}
         # 5. store the new item: the parent's video with a personal cover
         new = store_edit(ctx, item, self.name, params, guidance, cover=image)
-        cover = ws.media_path(new.cover.hash, new.cover.mime) if new.cover else None
-        return EditResult(new, item, self.name, params, choice.score, choice.original_score or 0.0, ws.media_path(new.media.hash, new.media.mime), cover, notes)
+        return EditResult.stored(ws, new, item, self.name, params, choice.score, choice.original_score or 0.0, notes)
 
 
 

@@ -28,10 +28,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image
 
 from generec.encoders.cache import FeatureCache
-from generec.encoders.image import IMAGE_SIZE, ImageEncoder
+from generec.encoders.image import ImageEncoder, centre_square
 from generec.errors import InputError, MediaError
 from generec.media.video import apply_rotation, iter_raw_frames, probe
 
@@ -101,17 +100,6 @@ class _Scan:
     duration: float
 
 
-def _square(rgb: np.ndarray) -> np.ndarray:
-    """The encoder's own crop: centred square, bicubic to 224 (see encoders/image.py)."""
-    h, w = rgb.shape[:2]
-    side = min(h, w)
-    top, left = (h - side) // 2, (w - side) // 2
-    square = np.ascontiguousarray(rgb[top : top + side, left : left + side])
-    if side != IMAGE_SIZE:
-        square = np.asarray(Image.fromarray(square).resize((IMAGE_SIZE, IMAGE_SIZE), Image.BICUBIC))
-    return square
-
-
 def _hist(thumb: np.ndarray) -> np.ndarray:
     hsv = cv2.cvtColor(thumb, cv2.COLOR_RGB2HSV)
     h = cv2.calcHist([hsv], [0, 1, 2], None, [8, 4, 4], [0, 180, 0, 256, 0, 256]).ravel()
@@ -135,7 +123,7 @@ def _scan(path: Path, duration: float, cfg: KeyframeConfig) -> _Scan:
         s = cfg.sharpness_side / min(h, w)
         small = cv2.resize(gray, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
         times.append(t)
-        frames.append(rgb if h * w <= _KEEP_PIXELS else _square(rgb))
+        frames.append(rgb if h * w <= _KEEP_PIXELS else centre_square(rgb))
         changes.append(0.0 if prev_hist is None else 0.5 * float(np.abs(hist - prev_hist).sum()))
         lumas.append(float(small.mean()))
         sharps.append(float(cv2.Laplacian(small, cv2.CV_32F).var()))
@@ -211,7 +199,7 @@ def _prepare(path: Path, cfg: KeyframeConfig) -> _Pending:
     chosen, good = _pick(scan, cfg)
     times = np.array([scan.times[i] for i in chosen])
     edges = np.concatenate([[0.0], (times[1:] + times[:-1]) / 2, [max(info.duration, times[-1] + 1e-3)]])
-    upright = [apply_rotation(_square(scan.frames[i]), info.rotation) for i in chosen]
+    upright = [apply_rotation(centre_square(scan.frames[i]), info.rotation) for i in chosen]
     return _Pending(times, edges, good[chosen], upright)
 
 

@@ -69,28 +69,30 @@ def _z(x: np.ndarray) -> np.ndarray:
     return (x - x.mean()) / (x.std() + 1e-8) if len(x) > 1 else np.zeros_like(x)
 
 
-def history_item_ids(ws: Workspace, user_id: str, before: float | None = None) -> list[str]:
-    """Catalogue items the user clicked or liked (before `before`, when given), oldest first."""
+def history_covers(
+    ws: Workspace, user_id: str, encoder: ImageEncoder, cache: FeatureCache, before: float | None = None, what: str = "history"
+) -> np.ndarray:
+    """(n, 1280) features of the covers of the catalogue items the user clicked or liked (before
+    `before`, when given), oldest first; InputError for an unknown user or an empty history."""
+    if ws.users.get(user_id) is None:
+        raise InputError(f"unknown user {user_id!r}: not in workspace {ws.root}")
     seen: dict[str, None] = {}
     for event in ws.interactions.for_user(user_id):
         if event.event in HISTORY_EVENTS and (before is None or event.ts < before):
             seen.setdefault(event.item_id, None)
-    human = ws.items.existing(list(seen))
-    return [i for i in seen if i in human and (item := ws.items.get(i)) is not None and item.origin == Origin.HUMAN]
+    items = [item for i in seen if (item := ws.items.get(i)) is not None and item.origin == Origin.HUMAN]
+    covers = cover_features(ws, items, encoder, cache)
+    feats = covers.features[covers.has_image]
+    if len(feats) == 0:
+        raise InputError(f"user {user_id!r} has no clicked or liked item with a cover; a {what} preference needs at least one")
+    return feats
 
 
 def history_preference(
     ws: Workspace, user_id: str, encoder: ImageEncoder, cache: FeatureCache, before: float | None = None
 ) -> Preference:
     """User_Hist: the mean cover features of the user's clicked or liked items."""
-    if ws.users.get(user_id) is None:
-        raise InputError(f"unknown user {user_id!r}: not in workspace {ws.root}")
-    ids = history_item_ids(ws, user_id, before)
-    items = [ws.items.get(i) for i in ids]
-    covers = cover_features(ws, items, encoder, cache)
-    feats = covers.features[covers.has_image]
-    if len(feats) == 0:
-        raise InputError(f"user {user_id!r} has no clicked or liked item with a cover; a history preference needs at least one")
+    feats = history_covers(ws, user_id, encoder, cache, before)
     return Preference(user_id, "history", feats.mean(0), len(feats))
 
 
@@ -119,18 +121,11 @@ def concept_head(ws: Workspace, encoder: ImageEncoder, cache: FeatureCache, conf
 
 
 def concept_preference(
-    ws: Workspace, user_id: str, encoder: ImageEncoder, cache: FeatureCache, head: ConceptHead,
-    before: float | None = None, source: str = "concepts",
-) -> Preference:  # fmt: skip
+    ws: Workspace, user_id: str, encoder: ImageEncoder, cache: FeatureCache, head: ConceptHead, before: float | None = None
+) -> Preference:
     """The user's taste in the concept head's tag space, from their clicked or liked covers."""
-    if ws.users.get(user_id) is None:
-        raise InputError(f"unknown user {user_id!r}: not in workspace {ws.root}")
-    ids = history_item_ids(ws, user_id, before)
-    covers = cover_features(ws, [ws.items.get(i) for i in ids], encoder, cache)
-    clicked = covers.features[covers.has_image]
-    if len(clicked) == 0:
-        raise InputError(f"user {user_id!r} has no clicked or liked item with a cover; a {source} preference needs at least one")
-    return Preference(user_id, source, head.taste(clicked), len(clicked), head)
+    clicked = history_covers(ws, user_id, encoder, cache, before, "concepts")
+    return Preference(user_id, "concepts", head.taste(clicked), len(clicked), head)
 
 
 def retriever_preference(model: VBPR, user_id: str) -> Preference:

@@ -129,4 +129,4 @@ class StyleEditor:
             cover = restyle_image(apply_rotation(frames_at(path, [cover_t]).images[0], rotation), choice.look, choice.strength)
             new = store_edit(ctx, item, self.name, params, guidance, video_file=out, cover=cover, title_suffix=f" ({choice.look.replace('_', ' ')})")
         notes = [f"{k}: {v:.3f}" for k, v in sorted(choice.table.items(), key=lambda kv: -kv[1])[:3]]
-        return EditResult(new, item, self.name, params, choice.score, choice.natural_score, ws.media_path(new.media.hash, new.media.mime), ws.media_path(new.cover.hash, new.cover.mime), notes)
+        return EditResult.stored(ws, new, item, self.name, params, choice.score, choice.natural_score, notes)

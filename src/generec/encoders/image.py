@@ -77,15 +77,20 @@ def check_image(image: np.ndarray, where: str = "image") -> None:
         )
 
 
-def preprocess(image: np.ndarray, size: int = IMAGE_SIZE) -> np.ndarray:
-    """(H, W, 3) uint8 RGB -> (3, size, size) float32, centre square crop + bicubic + (x - 127) / 128."""
+def centre_square(image: np.ndarray, size: int = IMAGE_SIZE) -> np.ndarray:
+    """(H, W, 3) uint8 -> (size, size, 3) uint8: the centred square, bicubic to `size` (steps 1-2)."""
     h, w = image.shape[:2]
     side = min(h, w)
     top, left = (h - side) // 2, (w - side) // 2
     square = np.ascontiguousarray(image[top : top + side, left : left + side])
     if side != size:
         square = np.asarray(Image.fromarray(square).resize((size, size), Image.BICUBIC))
-    x = (square.astype(np.float32) - _MEAN) / _STD  # (size, size, 3)
+    return square
+
+
+def preprocess(image: np.ndarray, size: int = IMAGE_SIZE) -> np.ndarray:
+    """(H, W, 3) uint8 RGB -> (3, size, size) float32, centre square crop + bicubic + (x - 127) / 128."""
+    x = (centre_square(image, size).astype(np.float32) - _MEAN) / _STD  # (size, size, 3)
     return x.transpose(2, 0, 1)  # (3, size, size)
 
 

@@ -19,9 +19,11 @@ features, so only the relative gains compare.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -146,7 +148,7 @@ def evaluate_editor(
             # the cover op: the concepts frame, rendered in the user's look when one suits them
             t, _ = chosen["frame: concepts"]
             path = ws.media_path(catalogue[j].media.hash, catalogue[j].media.mime)
-            image = apply_rotation(frames_at(path, [t]).images[0], probe(path).rotation)  # t = 0: the cover
+            image = _upright_at(path, [t])[0]  # t = 0: the cover
             look = personal_look(image, EditContext(ws, uid, look_pref, encoder, cache), cfg.cover.restyle_min_gain)
             styled = restyle_image(image, look) if look else image
             chosen["generec cover (concepts frame + look)"] = (t, encoder.encode([styled]).features[0])
@@ -171,7 +173,7 @@ def evaluate_editor(
             a, b = spans["clip: User_Hist"]
             inside = np.flatnonzero((kf.timestamps >= a) & (kf.timestamps < b))
             shown = inside if len(inside) else np.array([int(np.argmax(kf.weights_in(a, b)))])
-            frames = [apply_rotation(im, probe(path).rotation) for im in frames_at(path, [float(kf.timestamps[i]) for i in shown]).images]
+            frames = _upright_at(path, [float(kf.timestamps[i]) for i in shown])
             clip_look = personal_look(frames[0], EditContext(ws, uid, look_pref, encoder, cache))
             spans[CLIP_ROWS[6]] = (a, b)
             styled = encoder.encode([restyle_image(f, clip_look) if clip_look else f for f in frames]).features
@@ -213,6 +215,16 @@ def _clip_features(kf: Keyframes, start: float, end: float) -> np.ndarray:
     return (w[:, None] * kf.features).sum(0) / max(w.sum(), 1e-8)
 
 
+@functools.lru_cache(maxsize=8192)
+def _rotation(path: Path) -> int:
+    """A media file's rotation, probed once (media files are content-addressed: a path never changes)."""
+    return probe(path).rotation
+
+
+def _upright_at(path: Path, times: list[float]) -> list[np.ndarray]:
+    return [apply_rotation(im, _rotation(path)) for im in frames_at(path, times).images]
+
+
 def _random_frames(ws, catalogue, users, top, rng, encoder) -> dict[tuple[int, int], tuple[float, np.ndarray]]:
     """A uniformly random frame of each recommended item, per (user row, rank), encoded."""
     picks, images = [], []
@@ -223,7 +235,7 @@ def _random_frames(ws, catalogue, users, top, rng, encoder) -> dict[tuple[int, i
             t = float(rng.uniform(0.0, it.media.duration or 0.0))
             got = frames_at(path, [t])
             picks.append(((n, rank), got.timestamps[0]))
-            images.append(apply_rotation(got.images[0], probe(path).rotation))
+            images.append(apply_rotation(got.images[0], _rotation(path)))
     feats = encoder.encode(images).features
     return {key: (t, f) for (key, t), f in zip(picks, feats)}
 

@@ -325,15 +325,7 @@ def iter_frames(path: PathLike) -> Iterator[tuple[float, np.ndarray]]:
 
     The file is opened (and bad files rejected) when this is called, not at the first frame.
     """
-    p, _ = _check_file(path, None)
-    c = _open_container(p)
-    try:
-        v = _video_stream(c, p)
-        v.thread_type = "AUTO"
-    except BaseException:
-        c.close()
-        raise
-    return _iter_frames(c, v, p)
+    return ((t, _rgb(frame)) for t, frame in iter_raw_frames(path))
 
 
 def iter_raw_frames(path: PathLike) -> Iterator[tuple[float, av.VideoFrame]]:
@@ -357,15 +349,6 @@ def _iter_raw(c: InputContainer, v: VideoStream, p: Path) -> Iterator[tuple[floa
     try:
         with _media_errors(p, "decoding"):
             yield from _frame_times(v, c.decode(v))
-    finally:
-        c.close()
-
-
-def _iter_frames(c: InputContainer, v: VideoStream, p: Path) -> Iterator[tuple[float, np.ndarray]]:
-    try:
-        with _media_errors(p, "decoding"):
-            for t, frame in _frame_times(v, c.decode(v)):
-                yield t, _rgb(frame)
     finally:
         c.close()
 
