@@ -36,7 +36,6 @@ def test_editor_protocol_on_the_tiny_benchmark(bench_copy):
     assert report.covers["frame: User_Hist"]["cos@2"] >= report.covers["random frame"]["cos@2"] - 0.05
     # unclipped = the whole video: its watched seconds are at least the first clip's
     assert report.clips["unclipped"]["seconds@2"] >= report.clips["first clip"]["seconds@2"] - 1e-9
-    assert report.paper["random frame"] == 0.4796
     # the same seed gives the same numbers
     again = evaluate_editor(bench_copy, get_image_encoder(), cfg)
     assert again.covers == report.covers and again.clips == report.clips
