@@ -1,11 +1,14 @@
+from fractions import Fraction
+
+import av
 import numpy as np
 import pytest
 
-from generec.editor.keyframes import KeyframeConfig, Keyframes, analyse, keyframes
+from generec.editor.keyframes import KeyframeConfig, Keyframes, _prepare, _scan, analyse, keyframes
 from generec.encoders.cache import FeatureCache
 from generec.encoders.image import get_image_encoder
 from generec.errors import MediaError
-from helpers import photo, shots_video
+from helpers import photo, shot_frames, shots_video
 
 
 @pytest.fixture(scope="module")
@@ -78,3 +81,45 @@ def test_corrupt_and_missing_files_are_refused(tmp_path, encoder):
         analyse(bad, encoder)
     with pytest.raises(MediaError):
         analyse(tmp_path / "missing.mp4", encoder)
+
+
+def _write(path, frames, fps, pix_fmt):
+    """H.264 in any pixel format libx264 takes (write_mp4 always writes yuv420p)."""
+    with av.open(str(path), "w", format="mp4") as c:
+        s = c.add_stream("libx264", rate=fps)
+        s.width, s.height, s.pix_fmt = frames[0].shape[1], frames[0].shape[0], pix_fmt
+        for i, image in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts, frame.time_base = i, Fraction(1, fps)
+            c.mux(s.encode(frame))
+        c.mux(s.encode(None))
+    return path
+
+
+def test_pixel_formats_agree(tmp_path):
+    # yuv420p: the limited-range Y plane; yuvj420p: the full-range Y plane; yuv444p: a gray copy
+    dark = [(f * 0.05).astype(np.uint8) for f in shot_frames(photo("astronaut"), 15, 128, 96, seed=2)]
+    frames = shot_frames(photo("coffee"), 15, 128, 96) + shot_frames(photo("chelsea"), 15, 128, 96, seed=1) + dark
+    cfg = KeyframeConfig()
+    scans, picks = {}, {}
+    for fmt in ("yuv420p", "yuvj420p", "yuv444p"):
+        path = _write(tmp_path / f"{fmt}.mp4", frames, 10, fmt)
+        scans[fmt], picks[fmt] = _scan(path, cfg), _prepare(path, cfg)
+    ref = scans["yuv420p"]
+    assert ref.luma[-1] < cfg.dark_luma < ref.luma[0]
+    for fmt in ("yuvj420p", "yuv444p"):
+        assert np.allclose(scans[fmt].luma, ref.luma, atol=2.0)
+        assert np.allclose(scans[fmt].sharpness, ref.sharpness, rtol=0.25)  # separate encodes
+        assert np.allclose(scans[fmt].change, ref.change, atol=0.1)
+        assert np.array_equal(scans[fmt].change > cfg.change_threshold, ref.change > cfg.change_threshold)
+        assert np.array_equal(picks[fmt].times, picks["yuv420p"].times)
+        assert picks[fmt].usable.tolist() == [True, True, False]
+
+
+def test_large_frames_are_kept_as_encoder_squares(tmp_path, encoder):
+    # 864x768 is over the size kept whole: looked-at frames shrink to 224x224 squares at once
+    path = shots_video(tmp_path / "v.mp4", [photo("coffee"), photo("chelsea")], seconds=1.0, width=864, height=768)
+    scan = _scan(path, KeyframeConfig())
+    assert all(isinstance(k, np.ndarray) and k.shape == (224, 224, 3) for k in scan.kept)
+    kf = analyse(path, encoder)
+    assert np.floor(kf.timestamps).astype(int).tolist() == [0, 1] and kf.usable.all()

@@ -14,6 +14,8 @@ from generec.config import MediaLimits
 from generec.errors import InputError, MediaError
 from generec.media.video import (
     AudioTrack,
+    DecodePass,
+    FrameConverter,
     Frames,
     VideoInfo,
     apply_rotation,
@@ -21,6 +23,8 @@ from generec.media.video import (
     decode_frames,
     frames_at,
     iter_frames,
+    iter_raw_frames,
+    luma_plane,
     probe,
     read_audio,
     sample_frames,
@@ -362,20 +366,22 @@ def make_one_frame(tmp: Path) -> Path:
     return p
 
 
-@pytest.mark.parametrize(
-    ("make", "expect"),
-    [
-        (make_missing, "nothing at that path"),
-        (make_zero_bytes, "0-byte"),
-        (make_text, "cannot open"),
-        (make_png_named_mp4, "still image"),
-        (make_truncated_faststart, "truncated"),
-        (make_truncated_moov_at_end, "truncated"),
-        (make_missing_last_bytes, "truncated"),
-        (make_one_frame, "at least 2"),
-    ],
-    ids=lambda x: getattr(x, "__name__", x).removeprefix("make_"),
-)
+BAD_FILES = [
+    (make_missing, "nothing at that path"),
+    (make_zero_bytes, "0-byte"),
+    (make_text, "cannot open"),
+    (make_png_named_mp4, "still image"),
+    (make_truncated_faststart, "truncated"),
+    (make_truncated_moov_at_end, "truncated"),
+    (make_missing_last_bytes, "truncated"),
+]
+
+
+def _name(x: object) -> str:
+    return getattr(x, "__name__", str(x)).removeprefix("make_")
+
+
+@pytest.mark.parametrize(("make", "expect"), [*BAD_FILES, (make_one_frame, "at least 2")], ids=_name)
 def test_bad_files_raise_media_error_naming_the_file(
     tmp_path: Path, make: object, expect: str
 ) -> None:
@@ -423,3 +429,50 @@ def test_decoders_reject_bad_files_naming_them(tmp_path: Path) -> None:
     ):
         with pytest.raises(MediaError, match=path.name):
             call()
+
+
+# --- one decode pass for scans ----------------------------------------------------------------
+
+
+def test_decode_pass_yields_every_frame_and_learns_what_probe_reports(tmp_path: Path) -> None:
+    path = tmp_path / "turned.mp4"
+    write_bars(path, 30, fps=10, rotation=90)  # libx264 veryfast: B-frames, so frames reorder
+    video = DecodePass(path)
+    assert video.header_duration == pytest.approx(3.0)
+    got = list(video)
+    want = list(iter_raw_frames(path))
+    assert [t for t, _ in got] == pytest.approx([t for t, _ in want], abs=1e-9)
+    assert [index_of(f.to_ndarray(format="rgb24")) for _, f in got] == list(range(30))
+    info = probe(path)
+    assert (video.duration, video.rotation, video.n_frames) == (info.duration, info.rotation, info.n_frames)
+    assert (video.duration, video.rotation, video.n_frames) == (pytest.approx(3.0), 90, 30)
+
+
+@pytest.mark.parametrize(("make", "expect"), BAD_FILES, ids=_name)
+def test_decode_pass_refuses_bad_files_naming_them(tmp_path: Path, make: object, expect: str) -> None:
+    path = make(tmp_path)  # type: ignore[operator]
+    with pytest.raises(MediaError, match=expect) as err:
+        list(DecodePass(path))
+    assert path.name in str(err.value)
+
+
+def test_frame_converter_matches_to_ndarray_and_resizes(bars50: Path) -> None:
+    rgb, thumb, gray = FrameConverter("rgb24"), FrameConverter("rgb24", "AREA"), FrameConverter("gray", "AREA")
+    for i, (_, frame) in enumerate(iter_raw_frames(bars50)):
+        assert np.array_equal(rgb(frame), frame.to_ndarray(format="rgb24"))
+        assert thumb(frame, 16, 12).shape == (12, 16, 3)
+        g = gray(frame)
+        assert g.shape == (H, W) and abs(float(g.mean()) - float(rgb(frame).mean())) < 3  # full range, like RGB
+        if i == 5:
+            break
+
+
+def test_luma_plane_is_the_stored_y_plane(bars50: Path) -> None:
+    _, frame = next(iter(iter_raw_frames(bars50)))
+    plane = luma_plane(frame)
+    assert plane is not None
+    y, full = plane
+    assert y.shape == (H, W) and y.dtype == np.uint8 and not full  # limited range, 16-235
+    stretched = (y.astype(float) - 16) * 255 / 219
+    assert np.abs(stretched - FrameConverter("gray")(frame)).mean() < 2
+    assert luma_plane(av.VideoFrame.from_ndarray(bars(0), format="rgb24")) is None

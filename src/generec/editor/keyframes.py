@@ -6,15 +6,23 @@ Both edit ops that choose from a video's footage start here. One decode pass loo
 - change d_i = ½ ‖h_i − h_{i−1}‖₁ between colour histograms of consecutive looked-at frames
   (a pan or zoom keeps the histogram, a cut or crossfade replaces it); a frame next to a change
   above `change_threshold` is part of a transition;
-- brightness (mean luma): frames darker than `dark_luma` are not covers;
-- sharpness (variance of the Laplacian at a fixed scale): frames below `blur_ratio` × the video's
-  median are blurred.
+- brightness (mean luma, 0-255): frames darker than `dark_luma` are not covers;
+- sharpness (variance of the Laplacian of the luma, at most `sharpness_side` on the short side):
+  frames below `blur_ratio` × the video's median are blurred.
 
 Stable runs of frames are shots. Each shot gives one keyframe per `spacing_s` seconds (the
 sharpest frame near the middle of its part); the keyframes' intervals tile the whole video, so
 transitions belong to the nearest keyframe. Only the keyframes go through EfficientNet-Lite0,
-which is what keeps cover selection close to decode speed. Results are cached per media hash,
+so the network sees a few frames of a video rather than all of them. Results are cached per media hash,
 encoder version and keyframe settings.
+
+The pass costs less than decoding every frame to RGB (small videos decode on one thread, where
+decoder threads cost more than they save). No frame is converted to full-size RGB while
+scanning: the histogram comes from a `thumb_side` RGB thumbnail that swscale makes straight from
+the decoded frame, and brightness and sharpness from the luma plane itself (yuv420p/yuvj420p;
+other formats: a gray copy from swscale). Small frames are kept as decoded and only the chosen
+keyframes become RGB; larger ones shrink (swscale, area) to the encoder's square at once. The pass also checks
+the file and measures its duration and rotation (`DecodePass`), so there is no separate probe.
 """
 
 from __future__ import annotations
@@ -26,15 +34,16 @@ from dataclasses import asdict, dataclass
 from collections.abc import Callable
 from pathlib import Path
 
+import av
 import cv2
 import numpy as np
 
 from generec.encoders.cache import FeatureCache
-from generec.encoders.image import ImageEncoder, centre_square
+from generec.encoders.image import IMAGE_SIZE, ImageEncoder, centre_square
 from generec.errors import InputError, MediaError
-from generec.media.video import apply_rotation, iter_raw_frames, probe
+from generec.media.video import DecodePass, FrameConverter, apply_rotation, luma_plane, probe
 
-KEYFRAMES_VERSION = 1
+KEYFRAMES_VERSION = 2  # 2: luma-plane brightness and sharpness, swscale thumbnails
 _KEEP_PIXELS = 640 * 640  # frames up to this size are kept whole until the keyframes are known
 
 
@@ -42,8 +51,8 @@ _KEEP_PIXELS = 640 * 640  # frames up to this size are kept whole until the keyf
 class KeyframeConfig:
     analysis_fps: float = 5.0  # frames looked at per second
     max_analysed: int = 600  # longer videos are looked at more sparsely
-    thumb_side: int = 64  # long side of the thumbnail used for change and brightness
-    sharpness_side: int = 160  # short side at which sharpness is measured (scale-free across sizes)
+    thumb_side: int = 64  # long side of the thumbnail whose colour histogram measures change
+    sharpness_side: int = 160  # larger frames are shrunk to this short side to measure sharpness
     change_threshold: float = 0.2  # histogram change that marks a cut or crossfade
     spacing_s: float = 3.0  # one keyframe per this many seconds of a shot
     max_keyframes: int = 8
@@ -93,11 +102,18 @@ class Keyframes:
 @dataclass
 class _Scan:
     times: list[float]
-    frames: list[np.ndarray]  # looked-at frames as stored: RGB when small, else encoder-ready squares
+    kept: list[av.VideoFrame | np.ndarray]  # looked-at frames: small ones as decoded, else encoder-ready squares
     change: np.ndarray  # (n,)
     luma: np.ndarray  # (n,)
     sharpness: np.ndarray  # (n,)
     duration: float
+    rotation: int  # clockwise degrees that turn a stored frame upright
+    to_rgb: FrameConverter
+
+    def square(self, i: int) -> np.ndarray:
+        """The encoder-ready square of looked-at frame i, as stored (not yet upright)."""
+        kept = self.kept[i]
+        return kept if isinstance(kept, np.ndarray) else centre_square(self.to_rgb(kept))
 
 
 def _hist(thumb: np.ndarray) -> np.ndarray:
@@ -106,31 +122,51 @@ def _hist(thumb: np.ndarray) -> np.ndarray:
     return h / max(h.sum(), 1.0)
 
 
-def _scan(path: Path, duration: float, cfg: KeyframeConfig) -> _Scan:
-    rate = min(cfg.analysis_fps, cfg.max_analysed / max(duration, 1e-6))
-    times, frames, changes, lumas, sharps = [], [], [], [], []
+def _fit(width: int, height: int, scale: float) -> tuple[int, int]:
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _light(frame: av.VideoFrame, side: int, to_gray: FrameConverter) -> tuple[float, float]:
+    """Mean luma on the 0-255 scale and variance of its Laplacian, at most `side` on the short side."""
+    w, h = frame.width, frame.height
+    plane = luma_plane(frame) if min(w, h) <= side else None
+    if plane is None:  # a large frame or another pixel format: a (full-range) gray copy
+        gray, black, gain = to_gray(frame, *_fit(w, h, min(1.0, side / min(w, h)))), 0.0, 1.0
+    else:  # the Y plane as decoded; limited range (16-235) is stretched to 0-255
+        gray, full = plane
+        black, gain = (0.0, 1.0) if full else (16.0, 255 / 219)
+    _, sd = cv2.meanStdDev(cv2.Laplacian(gray, cv2.CV_16S))
+    return max(0.0, (cv2.mean(gray)[0] - black) * gain), (float(sd[0, 0]) * gain) ** 2
+
+
+def _scan(path: Path, cfg: KeyframeConfig) -> _Scan:
+    video = DecodePass(path)  # rejects missing and unreadable files; the pass checks the rest
+    estimate = video.header_duration
+    if estimate is None:  # rare: a container that declares no duration
+        estimate = probe(path).duration
+    rate = min(cfg.analysis_fps, cfg.max_analysed / max(estimate, 1e-6))
+    # one reused swscale context each (a fresh one per frame costs more than the conversion)
+    to_rgb, to_thumb, to_gray = FrameConverter("rgb24"), FrameConverter("rgb24", "AREA"), FrameConverter("gray", "AREA")
+    times, kept, changes, lumas, sharps = [], [], [], [], []
     prev_hist, next_t = None, 0.0
-    for t, frame in iter_raw_frames(path):
+    for t, frame in video:
         if t + 1e-6 < next_t:
             continue
         next_t = t + 1.0 / rate
-        rgb = frame.to_ndarray(format="rgb24")  # (H, W, 3)
-        h, w = rgb.shape[:2]
-        scale = cfg.thumb_side / max(h, w)
-        thumb = cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
-        hist = _hist(thumb)
-        gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-        s = cfg.sharpness_side / min(h, w)
-        small = cv2.resize(gray, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
+        w, h = frame.width, frame.height
+        hist = _hist(to_thumb(frame, *_fit(w, h, cfg.thumb_side / max(w, h))))
+        luma, sharpness = _light(frame, cfg.sharpness_side, to_gray)
         times.append(t)
-        frames.append(rgb if h * w <= _KEEP_PIXELS else centre_square(rgb))
+        # only the keyframes need RGB: keep small frames as decoded, shrink large ones now
+        kept.append(frame if w * h <= _KEEP_PIXELS else centre_square(to_thumb(frame, *_fit(w, h, IMAGE_SIZE / min(w, h)))))
         changes.append(0.0 if prev_hist is None else 0.5 * float(np.abs(hist - prev_hist).sum()))
-        lumas.append(float(small.mean()))
-        sharps.append(float(cv2.Laplacian(small, cv2.CV_32F).var()))
+        lumas.append(luma)
+        sharps.append(sharpness)
         prev_hist = hist
-    if not times:
-        raise MediaError(f"{path}: expected decodable video frames, found none")
-    return _Scan(times, frames, np.array(changes), np.array(lumas), np.array(sharps), duration)
+    if not times:  # the pass refuses a file without frames; here every frame lies before t = 0
+        raise MediaError(f"{path}: expected decodable video frames from t = 0 s, found none")
+    measured = np.array(changes), np.array(lumas), np.array(sharps)
+    return _Scan(times, kept, *measured, video.duration, video.rotation, to_rgb)  # both known after the pass
 
 
 def _shots(change: np.ndarray, threshold: float) -> list[tuple[int, int]]:
@@ -191,15 +227,15 @@ class _Pending:
 
 
 def _prepare(path: Path, cfg: KeyframeConfig) -> _Pending:
-    # 1. probe (rejects missing, corrupt and frame-less files with a clear error)
-    info = probe(path)
-    # 2. one decode pass: change, brightness, sharpness; the looked-at frames
-    scan = _scan(path, info.duration, cfg)
-    # 3. shots -> keyframes, with the quality guard
+    # 1. one decode pass (it also rejects missing, corrupt and frame-less files with a clear error):
+    #    change, brightness, sharpness; the looked-at frames
+    scan = _scan(path, cfg)
+    # 2. shots -> keyframes, with the quality guard
     chosen, good = _pick(scan, cfg)
     times = np.array([scan.times[i] for i in chosen])
-    edges = np.concatenate([[0.0], (times[1:] + times[:-1]) / 2, [max(info.duration, times[-1] + 1e-3)]])
-    upright = [apply_rotation(centre_square(scan.frames[i]), info.rotation) for i in chosen]
+    edges = np.concatenate([[0.0], (times[1:] + times[:-1]) / 2, [max(scan.duration, times[-1] + 1e-3)]])
+    # 3. encoder input of the keyframes only, upright
+    upright = [apply_rotation(scan.square(i), scan.rotation) for i in chosen]
     return _Pending(times, edges, good[chosen], upright)
 
 

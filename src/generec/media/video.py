@@ -23,6 +23,7 @@ from pathlib import Path
 import av
 import numpy as np
 from av.container import InputContainer, OutputContainer
+from av.video.reformatter import VideoReformatter
 from av.video.stream import VideoStream
 
 from generec.config import MediaLimits
@@ -39,6 +40,8 @@ _SEEK_AHEAD_S = 1.0
 _NO_LIMITS = MediaLimits(
     max_duration_s=math.inf, max_pixels=sys.maxsize, max_file_bytes=sys.maxsize, min_frames=1
 )
+# DecodePass decodes frames up to this size on one thread (threads pay off only above it).
+_THREADED_PIXELS = 480 * 270
 # Demuxers whose "video stream" is a still image (plus every *_pipe one) or text art.
 _IMAGE_DEMUXERS = {"image2", "tty"}
 
@@ -237,39 +240,64 @@ def _probe(path: PathLike, limits: MediaLimits) -> VideoInfo:
     )
 
 
+class _PacketTally:
+    """What the video packets tell: their count and pts extent. Refuses a corrupt packet at once
+    and, at the end, fewer packets than the header declares."""
+
+    def __init__(self, p: Path) -> None:
+        self.p = p
+        self.n = 0
+        self.first_pts: int | None = None
+        self.end_pts: int | None = None
+
+    def add(self, pkt: av.Packet) -> bool:
+        """Count `pkt`; False for the empty packet demux yields at end of stream."""
+        if pkt.size == 0:
+            return False
+        if pkt.is_corrupt:
+            raise MediaError(
+                f"{self.p}: expected complete packets, found a truncated or corrupt packet "
+                f"after {self.n} frames"
+            )
+        self.n += 1
+        ts = pkt.pts if pkt.pts is not None else pkt.dts
+        if ts is not None:
+            self.first_pts = ts if self.first_pts is None else min(self.first_pts, ts)
+            end = ts + (pkt.duration or 0)
+            self.end_pts = end if self.end_pts is None else max(self.end_pts, end)
+        return True
+
+    def check_count(self, v: VideoStream) -> None:
+        if v.frames and self.n < v.frames:
+            raise MediaError(
+                f"{self.p}: expected {v.frames} frames as the header declares, found {self.n} "
+                "(the file is truncated)"
+            )
+
+    def duration(self, v: VideoStream) -> float | None:
+        """Seconds from the first packet's pts to the last one's end, when the packets carry pts."""
+        if self.first_pts is not None and self.end_pts is not None and self.end_pts > self.first_pts:
+            return float((self.end_pts - self.first_pts) * v.time_base)
+        return None
+
+
 def _scan(c: InputContainer, v: VideoStream, p: Path) -> tuple[int, float, int | None]:
     """Demux every video packet, then decode the last GOP.
 
     Returns (frame count, duration in seconds, clockwise rotation or None when unknown).
     """
-    n = 0
-    first_pts: int | None = None
-    end_pts: int | None = None
+    tally = _PacketTally(p)
     tail: list[av.Packet] = []  # packets from the last keyframe on
     with _media_errors(p, "reading packets"):
         for pkt in c.demux(v):
-            if pkt.size == 0:  # the empty packet demux yields at end of stream
+            if not tally.add(pkt):
                 continue
-            if pkt.is_corrupt:
-                raise MediaError(
-                    f"{p}: expected complete packets, found a truncated or corrupt packet "
-                    f"after {n} frames"
-                )
-            n += 1
-            ts = pkt.pts if pkt.pts is not None else pkt.dts
-            if ts is not None:
-                first_pts = ts if first_pts is None else min(first_pts, ts)
-                end = ts + (pkt.duration or 0)
-                end_pts = end if end_pts is None else max(end_pts, end)
             if pkt.is_keyframe or not tail:
                 tail = [pkt]
             else:
                 tail.append(pkt)
-    if v.frames and n < v.frames:
-        raise MediaError(
-            f"{p}: expected {v.frames} frames as the header declares, found {n} "
-            "(the file is truncated)"
-        )
+    tally.check_count(v)
+    n = tally.n
     if n == 0:
         raise MediaError(f"{p}: expected at least one video frame, found none")
 
@@ -291,10 +319,8 @@ def _scan(c: InputContainer, v: VideoStream, p: Path) -> tuple[int, float, int |
             f"{p}: expected the last {expected} frames to decode, found {decoded} decodable"
         )
 
-    tb = v.time_base
-    if first_pts is not None and end_pts is not None and end_pts > first_pts:
-        duration = float((end_pts - first_pts) * tb)
-    else:
+    duration = tally.duration(v)
+    if duration is None:
         duration = _header_duration(c, v) or 0.0
     return n, duration, rotation
 
@@ -325,20 +351,22 @@ def iter_frames(path: PathLike) -> Iterator[tuple[float, np.ndarray]]:
 
     The file is opened (and bad files rejected) when this is called, not at the first frame.
     """
-    return ((t, _rgb(frame)) for t, frame in iter_raw_frames(path))
+    to_rgb = FrameConverter("rgb24")  # one swscale context for the whole pass
+    return ((t, to_rgb(frame)) for t, frame in iter_raw_frames(path))
 
 
 def iter_raw_frames(path: PathLike) -> Iterator[tuple[float, av.VideoFrame]]:
     """Yield (timestamp, decoded frame in its native pixel format) for every frame.
 
     For scans that look closely at only a few frames: converting a frame to RGB costs about as
-    much as decoding it, so callers convert (or shrink with ``frame.reformat``) only what they use.
+    much as decoding it, so callers convert (or shrink, with a :class:`FrameConverter`) only what
+    they use.
     """
     p, _ = _check_file(path, None)
     c = _open_container(p)
     try:
         v = _video_stream(c, p)
-        v.thread_type = "AUTO"
+        _set_decoder_threads(v)
     except BaseException:
         c.close()
         raise
@@ -351,6 +379,103 @@ def _iter_raw(c: InputContainer, v: VideoStream, p: Path) -> Iterator[tuple[floa
             yield from _frame_times(v, c.decode(v))
     finally:
         c.close()
+
+
+def _set_decoder_threads(v: VideoStream) -> None:
+    """FFmpeg's frame threads for frames above 480 x 270; one thread below, where the hand-offs
+    cost more than they save (224 x 128: 0.04 ms a frame on one thread, 0.07 ms threaded)."""
+    cc = v.codec_context
+    if cc.width * cc.height > _THREADED_PIXELS:
+        v.thread_type = "AUTO"
+    else:
+        cc.thread_count = 1
+
+
+class DecodePass:
+    """Every frame of a video once, in its native pixel format, for a scan that also needs what
+    :func:`probe` reports, without reading the file a second time.
+
+    Opening rejects what :func:`iter_raw_frames` rejects (a missing, unreadable or non-video file).
+    Iterating yields (timestamp, frame) like it (timestamps through a float time base) and checks
+    what probe checks on the way: a corrupt packet, fewer packets than the header declares, or no
+    frame at all raise MediaError (the last two when the pass ends). Before the pass
+    ``header_duration`` is the container's declared duration (None when it has none); after it
+    ``rotation``, ``duration`` and ``n_frames`` hold what probe would return. MediaLimits are not
+    applied: this is for files already admitted. Small frames decode on one thread.
+    """
+
+    def __init__(self, path: PathLike) -> None:
+        p, _ = _check_file(path, None)
+        self.path = p
+        self._c = _open_container(p)
+        try:
+            self._v = _video_stream(self._c, p)
+            _set_decoder_threads(self._v)
+        except BaseException:
+            self._c.close()
+            raise
+        self.header_duration = _header_duration(self._c, self._v)
+        self.rotation = _metadata_rotation(self._v)  # the display matrix, when frames carry one, wins
+        self.duration = self.header_duration or 0.0
+        self.n_frames = 0
+
+    def __iter__(self) -> Iterator[tuple[float, av.VideoFrame]]:
+        c, v, p = self._c, self._v, self.path
+        tb, start = float(v.time_base), _start_pts(v)
+        rate = v.average_rate or v.guessed_rate
+        step = float(1 / rate) if rate else 0.0
+        last, decoded = -step, 0
+        tally = _PacketTally(p)  # packet extents give the duration, as in probe
+        try:
+            with _media_errors(p, "decoding"):
+                for pkt in c.demux(v):
+                    tally.add(pkt)  # the empty packet at the end only flushes the decoder
+                    for frame in v.decode(pkt):
+                        ts = frame.pts if frame.pts is not None else frame.dts
+                        t = (ts - start) * tb if ts is not None else last + step
+                        last = t
+                        if decoded == 0 and frame.rotation:
+                            # frame.rotation is the display matrix angle, counter-clockwise.
+                            self.rotation = _quarter_turn(-frame.rotation)
+                        decoded += 1
+                        yield t, frame
+        finally:
+            c.close()
+        tally.check_count(v)
+        if decoded == 0:
+            raise MediaError(f"{p}: expected decodable video frames, found none")
+        self.n_frames = tally.n
+        self.duration = tally.duration(v) or self.duration
+
+
+class FrameConverter:
+    """Frames -> uint8 arrays in one pixel format ("rgb24": (H, W, 3), "gray": (H, W)), optionally
+    resized, through one reused swscale context on one thread. ``FrameConverter("rgb24")(frame)``
+    gives the pixels of ``frame.to_ndarray(format="rgb24")``, which sets up a fresh context and
+    thread pool per call: over 10x the cost of converting a small frame. ``interpolation`` names
+    a swscale scaler ("AREA", "BILINEAR", ...) used when resizing; gray output is full range."""
+
+    def __init__(self, format: str = "rgb24", interpolation: str | None = None) -> None:
+        self._reformatter = VideoReformatter()
+        self.format = format
+        self.interpolation = interpolation
+
+    def __call__(self, frame: av.VideoFrame, width: int | None = None, height: int | None = None) -> np.ndarray:
+        out = self._reformatter.reformat(
+            frame, width, height, self.format, interpolation=self.interpolation, threads=1
+        )
+        return out.to_ndarray()
+
+
+def luma_plane(frame: av.VideoFrame) -> tuple[np.ndarray, bool] | None:
+    """The luma (Y) plane of a yuv420p or yuvj420p frame as a uint8 (H, W) view of the frame's
+    memory, and whether it is full range (0-255; else 16-235); None for other pixel formats."""
+    name = frame.format.name
+    if name not in ("yuv420p", "yuvj420p"):
+        return None
+    plane = frame.planes[0]
+    y = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, : plane.width]
+    return y, name == "yuvj420p" or frame.color_range == 2  # AVCOL_RANGE_JPEG
 
 
 def decode_frames(path: PathLike) -> Frames:
@@ -686,7 +811,7 @@ def cut(src: PathLike, dst: PathLike, start: float, end: float) -> VideoInfo:
         )
     with _open(p) as c:
         v = _video_stream(c, p)
-        v.thread_type = "AUTO"
+        _set_decoder_threads(v)
         rate = v.average_rate or v.guessed_rate or _rate(info.fps)
         with _media_errors(p, "seeking"):
             if start > _SEEK_AHEAD_S:
@@ -709,5 +834,6 @@ def cut(src: PathLike, dst: PathLike, start: float, end: float) -> VideoInfo:
             origin = float(_start_pts(v) * v.time_base)
             with _open(p) as ca:
                 audio = _decode_audio(ca, p, first[0], end, origin)
-        images = (_rgb(f) for _, f in chain([first], frames))
+        to_rgb = FrameConverter("rgb24")
+        images = (to_rgb(f) for _, f in chain([first], frames))
         return write_mp4(dst, images, rate, audio=audio, rotation=info.rotation)
