@@ -14,6 +14,7 @@ from typing import Any
 from generec.editor.base import EditContext, EditResult, check_user, video_item
 from generec.editor.clip import ClipConfig, ClipEditor, clip_length
 from generec.editor.cover import CoverConfig, CoverEditor
+from generec.editor.look_judge import LookJudge, LookJudgeConfig, look_classifier, look_taste
 from generec.editor.preference import (
     SOURCES,
     Preference,
@@ -40,6 +41,7 @@ class EditConfig:
     cover: CoverConfig = field(default_factory=CoverConfig)
     clip: ClipConfig = field(default_factory=ClipConfig)
     style: StyleConfig = field(default_factory=StyleConfig)
+    looks: LookJudgeConfig = field(default_factory=LookJudgeConfig)
 
 
 def catalogue_vocabulary(ws: Workspace) -> tuple[str, ...]:
@@ -93,6 +95,14 @@ def user_preference(ws: Workspace, user_id: str, source: str, encoder, cache: Fe
     return retriever_preference(model, user_id)
 
 
+def look_judge(ws: Workspace, user_id: str, encoder, cache: FeatureCache, config: LookJudgeConfig | None = None) -> LookJudge | None:
+    """The user's look judge, or None when the catalogue's tags name too few looks or the user
+    has too few impressions to learn from."""
+    classifier = look_classifier(ws, encoder, cache, config)
+    taste = look_taste(ws, user_id, classifier, encoder, cache) if classifier is not None else None
+    return LookJudge(classifier, taste, classifier.config.margin) if taste is not None else None  # type: ignore[union-attr]
+
+
 def edit(
     ws: Workspace,
     op: str,
@@ -123,10 +133,11 @@ def edit(
         from generec.encoders.bridge import load_text_image_bridge
 
         bridge = load_text_image_bridge(ws)
-    # looks are judged by what sets the user's clicked covers apart from the catalogue's
     hist = preference if preference.source == "history" else history_preference(ws, user_id, encoder, cache)
-    look = dataclasses.replace(hist, center=catalogue_center(ws, encoder, cache))
-    ctx = EditContext(ws, user_id, preference, encoder, cache, bridge, cfg.seed, look)
+    judge = look_judge(ws, user_id, encoder, cache, cfg.looks)
+    ctx = EditContext(ws, user_id, preference, encoder, cache, bridge, cfg.seed, look_judge=judge, history=hist.vector)
+    if judge is None:  # no impressions to learn from: looks by what sets the user's clicked covers apart from the catalogue's
+        ctx.look_preference = dataclasses.replace(hist, center=catalogue_center(ws, encoder, cache))
     # 4. the op writes the new item
     ops: dict[str, Any] = {"cover": CoverEditor(ctx, cfg.cover), "clip": ClipEditor(ctx, cfg.clip), "style": StyleEditor(ctx, cfg.style)}
     return ops[op](item, guidance)

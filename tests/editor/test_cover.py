@@ -66,3 +66,17 @@ def test_bad_inputs_leave_the_workspace_unchanged(catalogue):
     with pytest.raises(InputError, match="unknown item"):
         CoverEditor(ctx)("nope")
     assert snapshot(catalogue.root) == before
+
+
+def test_user_hist_is_a_second_opinion_weighted_by_history_weight(catalogue):
+    # a taste that points at coffee, and User_Hist of a cat lover: λ decides which one wins
+    from generec.editor.cover import CoverConfig, choose_cover, video_keyframes
+
+    enc, cache = get_image_encoder(), FeatureCache.for_workspace(catalogue)
+    food, cat = history_preference(catalogue, "food_lover0", enc, cache), history_preference(catalogue, "animal_lover0", enc, cache)
+    ctx = EditContext(catalogue, "food_lover0", food, enc, cache, history=cat.vector)
+    kf = video_keyframes(ctx, catalogue.items.get("m_food_cat"), CoverConfig().keyframes)
+    cat_frames = kf.timestamps >= 2.3
+    plain = choose_cover(kf, ctx, None, CoverConfig(history_weight=0.0, keep_original=False))
+    mixed = choose_cover(kf, ctx, None, CoverConfig(history_weight=5.0, keep_original=False))
+    assert not cat_frames[plain.index] and cat_frames[mixed.index]

@@ -1,8 +1,10 @@
+import json
 import shutil
 
 import numpy as np
 import pytest
 
+from generec.editor.look_judge import LookJudgeConfig
 from generec.encoders.image import get_image_encoder
 from generec.errors import WorkspaceError
 from generec.evaluation.editing import CLIP_ROWS, COVER_ROWS, EditorEvalConfig, bench_editor, evaluate_editor
@@ -31,6 +33,9 @@ def test_editor_protocol_on_the_tiny_benchmark(bench_copy):
     # probabilities and shares are probabilities and shares
     assert all(0 < r["ctr@2"] < 1 for r in report.covers.values())
     assert all(0 < r["watch@2"] <= 1 for r in report.clips.values())
+    # the tiny benchmark's 30 videos carry too few look tags (5 per look) for a look classifier:
+    # looks are judged by the centred User_Hist
+    assert report.info["look_classes"] == [] and report.info["users_with_look_judge"] == 0
     # the paper's rule holds by construction: the User_Hist frame is the argmax of Cos over keyframes,
     # the original cover is not a keyframe candidate, so only ≥ random is guaranteed
     assert report.covers["frame: User_Hist"]["cos@2"] >= report.covers["random frame"]["cos@2"] - 0.05
@@ -39,6 +44,23 @@ def test_editor_protocol_on_the_tiny_benchmark(bench_copy):
     # the same seed gives the same numbers
     again = evaluate_editor(bench_copy, get_image_encoder(), cfg)
     assert again.covers == report.covers and again.clips == report.clips
+
+
+def test_protocol_judges_looks_from_impressions_when_covers_carry_look_tags(bench_copy):
+    # tag every cover with the look it shows (a platform with complete look tags), then two tagged
+    # covers per look are enough for a class, one impression for a taste
+    from generec.datasets.oracle import Oracle
+
+    oracle = Oracle.load(bench_copy.oracle_dir)
+    for item_id, video in oracle.videos.items():
+        tags = json.loads(bench_copy.db.scalar("SELECT tags FROM items WHERE id = ?", (item_id,)))
+        look = oracle.styles[video.segments[0].style]
+        bench_copy.db.query("UPDATE items SET tags = ? WHERE id = ?", (json.dumps([t for t in tags if t not in oracle.styles] + [look]), item_id))
+    cfg = EditorEvalConfig(n_users=3, ks=(1, 2), seed=0, looks=LookJudgeConfig(min_items=2, min_impressions=1))
+    report = evaluate_editor(bench_copy, get_image_encoder(), cfg)
+    assert len(report.info["look_classes"]) >= 2 and report.info["users_with_look_judge"] == 3
+    assert all(0 < r["ctr@2"] < 1 for r in report.covers.values())
+    assert (bench_copy.root / "models" / "look_classifier" / "classifier.json").is_file()
 
 
 def test_protocol_needs_a_benchmark_workspace(workspace):

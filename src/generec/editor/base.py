@@ -27,6 +27,7 @@ from generec.types import Item, Kind, Media, Origin
 from generec.workspace import Workspace
 
 if TYPE_CHECKING:
+    from generec.editor.look_judge import LookJudge
     from generec.editor.preference import Preference
     from generec.encoders.bridge import TextImageBridge
     from generec.instructor.guidance import Guidance
@@ -45,7 +46,9 @@ class EditContext:
     cache: FeatureCache
     bridge: TextImageBridge | None = None
     seed: int = 0
-    look_preference: Preference | None = None  # judges looks (restyles); None: use `preference`
+    look_preference: Preference | None = None  # judges looks when there is no look judge; None: use `preference`
+    look_judge: LookJudge | None = None  # the user's look taste from impressions (`look_judge.py`)
+    history: np.ndarray | None = None  # (1280,) User_Hist, the paper's reference vector: a second opinion on covers
 
 
 @dataclass

@@ -40,7 +40,7 @@ class ClipConfig:
     include_weight: float = 1.0
     exclude_weight: float = 1.0
     restyle: bool = True  # with no look named, render the clip in the user's look when one suits them
-    restyle_min_gain: float = 0.0
+    restyle_min_gain: float = 0.0  # without a look judge: the look must beat the untouched frames by this (z units)
     keyframes: KeyframeConfig = field(default_factory=KeyframeConfig)
 
     def __post_init__(self) -> None:
@@ -121,13 +121,15 @@ class ClipEditor:
         # 3. the clip's cover: its first usable keyframe; the look: named, or the user's own
         inside = (kf.timestamps >= choice.start) & (kf.timestamps < choice.end)
         cover_t = float(kf.timestamps[inside][np.argmax(kf.usable[inside])]) if inside.any() else choice.start
-        cover = apply_rotation(frames_at(path, [cover_t]).images[0], info.rotation)
+        shown = sorted({cover_t, *(float(t) for t in kf.timestamps[inside])})  # the cover first: it is the earliest usable
+        frames = [apply_rotation(im, info.rotation) for im in frames_at(path, shown).images]
+        cover = frames[shown.index(cover_t)]
         look = guidance.look if guidance is not None else None
         strength = (guidance.style_strength if guidance is not None else None) or 1.0
         if look is None and cfg.restyle:
             from generec.editor.cover import personal_look
 
-            look = personal_look(cover, ctx, cfg.restyle_min_gain)
+            look = personal_look(frames, ctx, cfg.restyle_min_gain)
         if look is not None and look != "natural":
             params |= {"style": look, "strength": strength}
         # 4. cut (audio kept), restyle

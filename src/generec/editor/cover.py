@@ -17,7 +17,7 @@ import numpy as np
 
 from generec.editor.base import EditContext, EditResult, store_edit, video_item
 from generec.editor.keyframes import KeyframeConfig, Keyframes, keyframes
-from generec.editor.preference import steered_scores
+from generec.editor.preference import Preference, steered_scores
 from generec.encoders.video import cover_features
 from generec.media.video import apply_rotation, frames_at, probe
 from generec.types import Item
@@ -30,8 +30,9 @@ class CoverConfig:
     exclude_weight: float = 1.0
     style_strength: float = 1.0  # when guidance names a look and no strength
     restyle: bool = True  # with no look named, also render the frame in the user's best look
-    restyle_min_gain: float = 0.0  # ... when it beats the untouched frame by more than this (z units)
+    restyle_min_gain: float = 0.0  # without a look judge: ... when it beats the untouched frame by this (z units)
     keep_original: bool = True  # the uploader's cover is a candidate too: it stays when it suits the user best
+    history_weight: float = 0.5  # λ: z(taste) + λ z(cos(f, User_Hist)) when the context carries User_Hist
 
 
 @dataclass
@@ -51,11 +52,15 @@ def choose_cover(
     config: CoverConfig | None = None,
     original: np.ndarray | None = None,
 ) -> CoverChoice:
-    """argmax over usable keyframes of the steered preference score; `original` (1280,) is scored
-    alongside (standardised together) so the two scores compare."""
+    """argmax over usable keyframes of the steered preference score, plus λ × the standardised
+    cosine with User_Hist when the context carries it (on `default`, λ = 0.5 keeps the concept
+    taste's oracle CTR and adds most of User_Hist's Cos); `original` (1280,) is scored alongside
+    (standardised together) so the two scores compare."""
     cfg = config or CoverConfig()
     feats = kf.features if original is None else np.vstack([kf.features, original[None]])
     scores = steered_scores(feats, ctx.preference, guidance, ctx.bridge, cfg.include_weight, cfg.exclude_weight)
+    if ctx.history is not None and cfg.history_weight > 0:  # the paper's rule as a second opinion
+        scores = scores + cfg.history_weight * steered_scores(feats, Preference(ctx.user_id, "history", ctx.history, 0))
     orig_score = float(scores[-1]) if original is not None else None
     scores = scores[: len(kf)]
     relaxed = not kf.usable.any()
@@ -66,15 +71,19 @@ def choose_cover(
     return CoverChoice(best, float(kf.timestamps[best]), float(scores[best]), masked, orig_score, relaxed)
 
 
-def personal_look(image: np.ndarray, ctx: EditContext, min_gain: float = 0.0) -> str | None:
-    """The look (full strength) that the user's look preference scores highest on `image`, if it
-    beats the untouched image by `restyle_min_gain`; else None."""
+def personal_look(images: np.ndarray | list[np.ndarray], ctx: EditContext, min_gain: float = 0.0) -> str | None:
+    """The look (full strength) to show `images` (a cover, or the frames of a clip) in for this
+    user, or None to leave them as they are. With a look judge (impressions), its decision; else
+    the look the look preference scores highest, if it beats the untouched images by `min_gain`."""
     from generec.editor.style import StyleConfig, choose_style
 
+    frames = [images] if isinstance(images, np.ndarray) else list(images)
+    if ctx.look_judge is not None:
+        return ctx.look_judge.choose(frames, ctx.encoder)[0]
     judge = dataclasses.replace(ctx, preference=ctx.look_preference or ctx.preference)
     if judge.preference is None:
         return None
-    choice = choose_style([image], judge, None, StyleConfig(strengths=(1.0,)))
+    choice = choose_style(frames, judge, None, StyleConfig(strengths=(1.0,)))
     return choice.look if choice.score - choice.natural_score > min_gain else None
 
 
@@ -117,7 +126,8 @@ class CoverEditor:
         strength = guidance.style_strength if guidance is not None and guidance.style_strength is not None else cfg.style_strength
         if look is None and cfg.restyle:
             look = personal_look(image, ctx, cfg.restyle_min_gain)
-            notes += [f"look {look} from the user's history"] if look else []
+            source = "impressions (click rate per look)" if ctx.look_judge is not None else "clicked covers"
+            notes += [f"look {look} from the user's {source}"] if look else []
         if look is not None and look != "natural":
             from generec.editor.style import restyle_image
 

@@ -5,9 +5,11 @@ Looks: cartoon (bilateral smoothing + colour quantisation + adaptive-threshold o
 muted, black_and_white — the same renderers the benchmark's uploaders used
 (`datasets/styles.py`), so the simulator's users can judge the result.
 
-With no look named by the guidance, the look and its strength come from the user's history:
-each (look, strength) is applied to a few keyframes, encoded, and scored by the user's
-preference; the best one wins if it beats leaving the video as it is ("natural").
+With no look named by the guidance, the look and its strength come from the user's history: the
+look judge (`look_judge.py`, click rates per look from the user's impressions) picks the look,
+and each strength of it is applied to a few keyframes, encoded and scored by the user's
+preference. Without impressions, every (look, strength) is scored that way and the best one
+wins if it beats leaving the video as it is ("natural").
 """
 
 from __future__ import annotations
@@ -73,13 +75,16 @@ class StyleChoice:
     table: dict[str, float]  # "look@strength" -> score
 
 
-def choose_style(probes: list[np.ndarray], ctx: EditContext, guidance=None, config: StyleConfig | None = None) -> StyleChoice:
+def choose_style(
+    probes: list[np.ndarray], ctx: EditContext, guidance=None, config: StyleConfig | None = None, look: str | None = None
+) -> StyleChoice:
     """Score every (look, strength) on the probe frames; the guidance's look, when named, is kept
-    and only its strength is chosen."""
+    and only its strength is chosen (full unless told); `look` (the look judge's) is kept and
+    its strength chosen among the configured ones."""
     cfg = config or StyleConfig()
     fixed = guidance.look if guidance is not None and guidance.look not in (None, "natural") else None
-    looks = (fixed,) if fixed else cfg.looks
-    strengths = (guidance.style_strength or 1.0,) if fixed else cfg.strengths  # a named look: full strength unless told
+    looks = (fixed,) if fixed else (look,) if look else cfg.looks
+    strengths = (guidance.style_strength or 1.0,) if fixed else cfg.strengths
     options = [("natural", 0.0)] + [(look, s) for look in looks for s in strengths]
     images = [restyle_image(p, look, s) if look != "natural" else p for look, s in options for p in probes]
     feats = ctx.encoder.encode(images).features.reshape(len(options), len(probes), -1)  # (O, P, 1280)
@@ -112,9 +117,18 @@ class StyleEditor:
         rotation = probe(path).rotation
         probes = [apply_rotation(im, rotation) for im in frames_at(path, times).images]
         # 3. choose the look and strength
-        choice = choose_style(probes, ctx, guidance, cfg)
         named = guidance is not None and guidance.look not in (None, "natural")
-        if not named and choice.score - choice.natural_score <= cfg.min_gain:
+        if not named and ctx.look_judge is not None:  # the look from impressions, its strength from the preference
+            look, gain = ctx.look_judge.choose(probes, ctx.encoder)
+            if look is None:
+                raise CannotSatisfy(
+                    f"item {item.id}: no look suits user {ctx.user_id} better than the original (their best look, "
+                    f"{ctx.look_judge.taste.best}, gains {gain:+.3f} click rate on it); name a style to restyle anyway"
+                )
+            choice = choose_style(probes, ctx, guidance, cfg, look)
+        else:
+            choice = choose_style(probes, ctx, guidance, cfg)
+        if not named and ctx.look_judge is None and choice.score - choice.natural_score <= cfg.min_gain:
             raise CannotSatisfy(
                 f"item {item.id}: no look suits user {ctx.user_id} better than the original "
                 f"(best {choice.look}@{choice.strength:g}: {choice.score:.3f} vs natural {choice.natural_score:.3f}); "

@@ -33,6 +33,7 @@ from generec.editor.base import EditContext
 from generec.editor.clip import ClipConfig, choose_clip, clip_length
 from generec.editor.cover import CoverConfig, choose_cover, personal_look
 from generec.editor.keyframes import Keyframes, keyframes, keyframes_many
+from generec.editor.look_judge import LookJudge, LookJudgeConfig, look_classifier, look_taste
 from generec.editor.preference import Preference, concept_head, retriever_preference
 from generec.editor.style import restyle_image
 from generec.encoders.cache import FeatureCache
@@ -48,9 +49,10 @@ from generec.workspace import Workspace
 PAPER_COVER_ROWS = {"random frame": 0.4796, "original cover": 0.4978, "CLIP selection": 0.5142, "RDM": 0.5369}
 
 PREF_ROWS = ("frame: User_Hist", "frame: User_Emb", "frame: concepts")
-COVER_ROWS = ("random frame", "original cover", *PREF_ROWS, "generec cover (concepts frame + look)")
+GENEREC_COVER = "generec cover (concepts + User_Hist frame, look)"
+COVER_ROWS = ("random frame", "original cover", *PREF_ROWS, GENEREC_COVER)
 CLIP_ROWS = ("random clip", "first clip", "unclipped", "clip: User_Hist", "clip: User_Emb", "clip: concepts",
-             "generec clip (User_Hist window + look)")  # fmt: skip
+             "generec clip (concepts window + look)")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,7 @@ class EditorEvalConfig:
     seed: int = 0
     cover: CoverConfig = field(default_factory=CoverConfig)
     clip: ClipConfig = field(default_factory=ClipConfig)
+    looks: LookJudgeConfig = field(default_factory=LookJudgeConfig)
 
 
 @dataclass
@@ -120,6 +123,8 @@ def evaluate_editor(
     covers = cover_features(ws, catalogue, encoder, cache, progress).features  # (I, 1280)
     head = concept_head(ws, encoder, cache)
     center = covers.mean(0)
+    classifier = look_classifier(ws, encoder, cache, cfg.looks)  # the look judge learns from training-period impressions only
+    test_start = next(d for d in ws.datasets.all() if d["split"])["split"]["test_start"]
     # 5. keyframes of the recommended items (cached per video)
     needed = sorted(set(top.ravel().tolist()))
     paths = [ws.media_path(catalogue[j].media.hash, catalogue[j].media.mime) for j in needed]
@@ -128,6 +133,7 @@ def evaluate_editor(
     # 6. score every row for every (user, item)
     cover_vals = {r: {m: [] for m in ("cos", "ps", "ctr")} for r in COVER_ROWS}
     clip_vals = {r: {m: [] for m in ("cos", "ps", "watch", "seconds")} for r in CLIP_ROWS}
+    judged = 0  # users whose looks come from impressions (the rest: the centred User_Hist judge)
     random_frames = _random_frames(ws, catalogue, users, top, rng, encoder)
     for n, u in enumerate(users):
         uid = str(train.user_ids[u])
@@ -136,6 +142,10 @@ def evaluate_editor(
         prefs = dict(zip(PREF_ROWS, (Preference(uid, "history", hist, len(clicked)), retriever_preference(model, uid),
                                      Preference(uid, "concepts", head.taste(clicked), len(clicked), head))))  # fmt: skip
         look_pref = Preference(uid, "history", hist, len(clicked), center=center)
+        taste = look_taste(ws, uid, classifier, encoder, cache, before=test_start) if classifier is not None else None
+        judge = LookJudge(classifier, taste, classifier.config.margin) if taste is not None else None  # type: ignore[union-attr]
+        look_ctx = EditContext(ws, uid, look_pref, encoder, cache, look_judge=judge)
+        judged += judge is not None
         for rank, j in enumerate(top[n]):
             iid, kf = str(item_ids[j]), kfs[j]
             # covers
@@ -145,14 +155,16 @@ def evaluate_editor(
                 ctx = EditContext(ws, uid, pref, encoder, cache)
                 choice = choose_cover(kf, ctx, None, cfg.cover, covers[j])
                 chosen[row] = (choice.t, kf.features[choice.index] if choice.index >= 0 else covers[j])
-            # the cover op: the concepts frame, rendered in the user's look when one suits them
-            t, _ = chosen["frame: concepts"]
+            # the cover op: concepts + λ User_Hist frame, rendered in the user's look when one suits them
+            ctx = EditContext(ws, uid, prefs["frame: concepts"], encoder, cache, history=hist)
+            choice = choose_cover(kf, ctx, None, cfg.cover, covers[j])
+            t = choice.t
             path = ws.media_path(catalogue[j].media.hash, catalogue[j].media.mime)
             image = _upright_at(path, [t])[0]  # t = 0: the cover
-            look = personal_look(image, EditContext(ws, uid, look_pref, encoder, cache), cfg.cover.restyle_min_gain)
+            look = personal_look(image, look_ctx, cfg.cover.restyle_min_gain)
             styled = restyle_image(image, look) if look else image
-            chosen["generec cover (concepts frame + look)"] = (t, encoder.encode([styled]).features[0])
-            looks = {"generec cover (concepts frame + look)": look}
+            chosen[GENEREC_COVER] = (t, encoder.encode([styled]).features[0])
+            looks = {GENEREC_COVER: look}
             feats = np.stack([f for _, f in chosen.values()])
             cos = _unit(feats) @ _unit(hist)
             ps = model.score_content([uid] * len(feats), feats, [iid] * len(feats))
@@ -169,12 +181,12 @@ def evaluate_editor(
                 ctx = EditContext(ws, uid, pref, encoder, cache)
                 c = choose_clip(kf, ctx, length, None, cfg.clip)
                 spans[row] = (c.start, c.end)
-            # the clip op: the User_Hist window in the user's look (judged on its first keyframe)
-            a, b = spans["clip: User_Hist"]
+            # the clip op: the concepts window in the user's look (judged on the keyframes it shows)
+            a, b = spans["clip: concepts"]
             inside = np.flatnonzero((kf.timestamps >= a) & (kf.timestamps < b))
             shown = inside if len(inside) else np.array([int(np.argmax(kf.weights_in(a, b)))])
             frames = _upright_at(path, [float(kf.timestamps[i]) for i in shown])
-            clip_look = personal_look(frames[0], EditContext(ws, uid, look_pref, encoder, cache))
+            clip_look = personal_look(frames, look_ctx, cfg.clip.restyle_min_gain)
             spans[CLIP_ROWS[6]] = (a, b)
             styled = encoder.encode([restyle_image(f, clip_look) if clip_look else f for f in frames]).features
             w = kf.weights_in(a, b)[shown]
@@ -195,7 +207,8 @@ def evaluate_editor(
     report_clips = {row: _at_k(vals, len(users), k_max, cfg.ks) for row, vals in clip_vals.items()}
     info = {
         "users": int(len(users)), "items_edited": len(needed), "clip_length_s": cfg.clip_length_s, "seed": cfg.seed,
-        "mean_keyframes": float(np.mean([len(kf) for kf in kfs.values()])), "seconds": round(time.perf_counter() - started, 1),
+        "mean_keyframes": float(np.mean([len(kf) for kf in kfs.values()])), "users_with_look_judge": judged,
+        "look_classes": list(classifier.looks_) if classifier is not None else [], "seconds": round(time.perf_counter() - started, 1),
     }  # fmt: skip
     return EditorReport(report_covers, report_clips, PAPER_COVER_ROWS, info)
 
@@ -310,14 +323,14 @@ def bench_editor(
             cache = FeatureCache(tmp)
             t0 = time.perf_counter()
             for kf in keyframes_many(paths, [v.media.hash for v in videos], encoder, cache, cfg.keyframes):
-                choose_cover(kf, EditContext(ws, prefs[0].user_id, prefs[0], encoder, cache), None, cfg)
+                choose_cover(kf, EditContext(ws, prefs[0].user_id, prefs[0], encoder, cache, history=prefs[0].vector), None, cfg)
             cold_s.append(time.perf_counter() - t0)
             # 4. many users per video, keyframes cached
             t0 = time.perf_counter()
             for v, p in zip(videos, paths):
                 kf = keyframes(p, v.media.hash, encoder, cache, cfg.keyframes)
                 for pref in prefs:
-                    choose_cover(kf, EditContext(ws, pref.user_id, pref, encoder, cache), None, cfg)
+                    choose_cover(kf, EditContext(ws, pref.user_id, pref, encoder, cache, history=pref.vector), None, cfg)
             warm_s.append(time.perf_counter() - t0)
         if progress:
             progress("bench editor", r + 1, repeats)

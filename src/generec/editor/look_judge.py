@@ -1,0 +1,276 @@
+"""Look judge: the look (colour grade or rendering) that makes a user click, learned from impressions.
+
+A cover is all a user sees before clicking, so the impression log (covers shown, clicked or not)
+is direct evidence of look taste; the covers a user clicked alone are not (they mix in what the
+platform chose to show them). Two parts:
+
+1. `LookClassifier`: P(look | image) over the looks the editor renders, a multinomial logistic
+   regression on [look statistics ‖ EfficientNet-Lite0 features], both standardised. The look
+   statistics (`look_stats`: channel means and spreads, saturation, luminance percentiles, edge
+   density, colour count, warmth) carry what pooled ImageNet features mostly discard. It is fitted
+   on the catalogue covers whose tags name a look (weak labels the catalogue already has) and
+   saved under `models/look_classifier/` with a hash of that catalogue.
+2. `LookTaste`: per look s, the user's click rate smoothed toward their overall rate r̄,
+
+       r_s = (Σ_i p_is y_i + a r̄) / (Σ_i p_is + a)
+
+   over their impressions i (y_i = 1 when clicked, p_i = P(look | cover_i)).
+
+An image is restyled into s* = argmax_s r_s when r_s* − p(image) · r exceeds a margin: the click
+rate the user shows for that look against the rate expected for the image as it is.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from generec.editor.concept_head import catalogue_hash
+from generec.encoders.cache import FeatureCache
+from generec.encoders.image import ImageEncoder
+from generec.errors import InputError
+from generec.instructor.guidance import LOOK_STYLES
+from generec.types import Event, Item, Origin
+from generec.workspace import Workspace
+
+CLASSIFIER_VERSION = 1
+STATS_VERSION = "look-stats-1"
+_STATS_SIDE = 128
+_SYNONYMS = {"bw": "black_and_white", "b&w": "black_and_white", "monochrome": "black_and_white", "grayscale": "black_and_white",
+             "greyscale": "black_and_white", "cartoonish": "cartoon", "pencil": "sketch", "colorful": "vivid", "colourful": "vivid"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class LookJudgeConfig:
+    min_items: int = 5  # a look needs this many tagged covers to get a class
+    c: float = 0.1  # inverse L2 strength of the classifier
+    max_iter: int = 2000
+    prior: float = 10.0  # a: impressions' worth of pull toward the user's overall click rate
+    min_impressions: int = 10  # fewer: no taste (the editor falls back to User_Hist)
+    margin: float = 0.0  # restyle only when the look's rate beats the image's expected rate by more
+
+
+def look_stats(image: np.ndarray) -> np.ndarray:
+    """(20,) look statistics of an RGB uint8 image, measured on a 128 × 128 copy."""
+    small = cv2.resize(image, (_STATS_SIDE, _STATS_SIDE), interpolation=cv2.INTER_AREA)
+    rgb = small.astype(np.float32) / 255.0
+    sat = cv2.cvtColor(small, cv2.COLOR_RGB2HSV)[..., 1].astype(np.float32) / 255.0
+    gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
+    edges = cv2.Canny(small, 80, 160) > 0
+    q = (small // 32).reshape(-1, 3).astype(np.int32)
+    colours = len(np.unique(q[:, 0] * 64 + q[:, 1] * 8 + q[:, 2])) / 512.0
+    spread = np.abs(rgb[..., 0] - rgb[..., 1]).mean() + np.abs(rgb[..., 1] - rgb[..., 2]).mean()  # 0 for gray
+    return np.array([
+        *rgb.mean((0, 1)), *rgb.std((0, 1)), sat.mean(), sat.std(), np.percentile(sat, 90),
+        gray.mean(), gray.std(), np.percentile(gray, 10), np.percentile(gray, 90), (gray > 0.9).mean(), (gray < 0.1).mean(),
+        np.abs(cv2.Laplacian(gray, cv2.CV_32F)).mean(), edges.mean(), colours, rgb[..., 0].mean() - rgb[..., 2].mean(), spread,
+    ], np.float32)  # fmt: skip
+
+
+def tag_look(tags: Sequence[str]) -> str | None:
+    """The look a cover's tags name (the first one), if any."""
+    for tag in tags:
+        t = tag.strip().lower().replace("-", "_").replace(" ", "_")
+        t = _SYNONYMS.get(t, t)
+        if t in LOOK_STYLES:
+            return t
+    return None
+
+
+class LookClassifier:
+    def __init__(self, config: LookJudgeConfig | None = None):
+        self.config = config or LookJudgeConfig()
+
+    def fit(self, stats: np.ndarray, features: np.ndarray, looks: Sequence[str]) -> LookClassifier:
+        """`stats` (N, 20), `features` (N, F) of covers and the look `looks[k]` each shows."""
+        from sklearn.linear_model import LogisticRegression
+
+        x = np.hstack([np.asarray(stats, np.float32), np.asarray(features, np.float32)])
+        counts = {s: looks.count(s) for s in set(looks)}
+        classes = sorted(s for s, n in counts.items() if n >= self.config.min_items)
+        if len(classes) < 2:
+            raise InputError(
+                f"look classifier: expected at least 2 looks named by the tags of {self.config.min_items}+ covers each, "
+                f"found {counts or 'none'}"
+            )
+        keep = np.array([s in classes for s in looks])
+        self.mean_, self.std_ = x[keep].mean(0), x[keep].std(0) + 1e-6
+        lr = LogisticRegression(C=self.config.c, max_iter=self.config.max_iter)
+        lr.fit((x[keep] - self.mean_) / self.std_, np.array(looks)[keep])
+        self.looks_ = tuple(str(c) for c in lr.classes_)
+        self.coef_, self.intercept_ = lr.coef_.astype(np.float32), lr.intercept_.astype(np.float32)
+        return self
+
+    def proba(self, stats: np.ndarray, features: np.ndarray) -> np.ndarray:
+        """(N, 20), (N, F) -> (N, L) P(look), columns in `looks_` order."""
+        x = np.hstack([np.asarray(stats, np.float32), np.asarray(features, np.float32)])
+        logits = ((x - self.mean_) / self.std_) @ self.coef_.T + self.intercept_
+        logits -= logits.max(1, keepdims=True)
+        p = np.exp(logits)
+        return p / p.sum(1, keepdims=True)
+
+    def images(self, images: Sequence[np.ndarray], encoder: ImageEncoder) -> np.ndarray:
+        """(N, L) P(look) of RGB images."""
+        return self.proba(np.stack([look_stats(im) for im in images]), encoder.encode(list(images)).features)
+
+    # persistence ---------------------------------------------------------------------------
+
+    def save(self, path: str | Path, data_hash: str) -> Path:
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        np.savez(path / "classifier.npz", mean=self.mean_, std=self.std_, coef=self.coef_, intercept=self.intercept_)
+        meta = {"version": CLASSIFIER_VERSION, "config": asdict(self.config), "looks": list(self.looks_), "data_hash": data_hash}
+        tmp = path / "classifier.json.tmp"
+        tmp.write_text(json.dumps(meta, indent=2))
+        tmp.replace(path / "classifier.json")
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path, data_hash: str | None = None) -> LookClassifier | None:
+        """The saved classifier, or None when there is none or it was fitted on another catalogue."""
+        path = Path(path)
+        try:
+            meta = json.loads((path / "classifier.json").read_text())
+            arrays = np.load(path / "classifier.npz")
+        except (OSError, ValueError):
+            return None
+        if meta.get("version") != CLASSIFIER_VERSION or (data_hash is not None and meta.get("data_hash") != data_hash):
+            return None
+        out = cls(LookJudgeConfig(**meta["config"]))
+        out.looks_ = tuple(meta["looks"])
+        out.mean_, out.std_, out.coef_, out.intercept_ = arrays["mean"], arrays["std"], arrays["coef"], arrays["intercept"]
+        return out
+
+
+@dataclass
+class LookTaste:
+    user_id: str
+    looks: tuple[str, ...]
+    rates: np.ndarray  # (L,) r_s, the smoothed click rate per look
+    impressions: int
+    clicks: int
+
+    @property
+    def best(self) -> str:
+        return self.looks[int(np.argmax(self.rates))]
+
+    def gain(self, probs: np.ndarray) -> float:
+        """max_s r_s − p · r for an image with look probabilities `probs` (L,)."""
+        return float(self.rates.max() - np.asarray(probs) @ self.rates)
+
+
+def fit_rates(probs: np.ndarray, clicked: np.ndarray, prior: float) -> np.ndarray:
+    """(n, L) look probabilities of the covers shown, (n,) clicked -> (L,) smoothed click rates."""
+    p, y = np.asarray(probs, np.float64), np.asarray(clicked, np.float64)
+    overall = float(y.mean()) if len(y) else 0.0
+    return (p.T @ y + prior * overall) / (p.sum(0) + prior)
+
+
+@dataclass
+class LookJudge:
+    """A fitted classifier and one user's taste: decides whether and how to restyle an image."""
+
+    classifier: LookClassifier
+    taste: LookTaste
+    margin: float = 0.0
+
+    def choose(self, images: Sequence[np.ndarray], encoder: ImageEncoder, probs: np.ndarray | None = None) -> tuple[str | None, float]:
+        """(look or None, gain) for showing `images` (frames of one cover or clip) restyled;
+        `probs` (L,): their look probabilities when already known."""
+        p = self.classifier.images(images, encoder).mean(0) if probs is None else probs
+        gain = self.taste.gain(p)
+        best = self.taste.best
+        return (best if gain > self.margin and best != "natural" else None), gain
+
+
+# the workspace ---------------------------------------------------------------------------------
+
+
+def cover_look_stats(ws: Workspace, items: Sequence[Item], cache: FeatureCache) -> np.ndarray:
+    """(N, 20) look statistics of the items' covers (zeros where an item has none), cached by
+    the cover's media hash."""
+    from generec.encoders.video import _cover_source, _load_cover
+
+    out = np.zeros((len(items), 20), np.float32)
+    for k, item in enumerate(items):
+        source = _cover_source(item)
+        if source is None:
+            continue
+        got = cache.get(source.media.hash, STATS_VERSION, "look-stats")
+        if got is None:
+            got = look_stats(_load_cover(ws, source))
+            cache.put(source.media.hash, STATS_VERSION, "look-stats", got)
+        out[k] = got
+    return out
+
+
+def look_classifier(ws: Workspace, encoder: ImageEncoder, cache: FeatureCache, config: LookJudgeConfig | None = None) -> LookClassifier | None:
+    """The workspace's look classifier: loaded when fitted on this catalogue, else fitted and
+    saved; None when the catalogue's tags name too few looks to learn from."""
+    from generec.encoders.video import cover_features
+
+    cfg = config or LookJudgeConfig()
+    items = [i for i in ws.items.all(origin=Origin.HUMAN) if tag_look(i.tags) is not None]
+    covers = cover_features(ws, items, encoder, cache)
+    keep = [k for k, ok in enumerate(covers.has_image) if ok]
+    looks = [tag_look(items[k].tags) for k in keep]
+    data_hash = catalogue_hash([items[k].id for k in keep], [[s] for s in looks], [(items[k].cover or items[k].media).hash for k in keep],
+                               f"{encoder.version}/{STATS_VERSION}")  # fmt: skip
+    path = ws.root / "models" / "look_classifier"
+    found = LookClassifier.load(path, data_hash)
+    if found is not None and found.config == cfg:
+        return found
+    counts = {s: looks.count(s) for s in set(looks)}
+    if sum(n >= cfg.min_items for n in counts.values()) < 2:
+        return None
+    stats = cover_look_stats(ws, [items[k] for k in keep], cache)
+    classifier = LookClassifier(cfg).fit(stats, covers.features[keep], looks)  # type: ignore[arg-type]
+    classifier.save(path, data_hash)
+    return classifier
+
+
+def user_impressions(ws: Workspace, user_id: str, before: float | None = None) -> tuple[list[str], np.ndarray]:
+    """The catalogue items shown to the user (before `before`), oldest first, and whether each was clicked."""
+    shown: dict[str, None] = {}
+    clicked: set[str] = set()
+    for event in ws.interactions.for_user(user_id):
+        if before is not None and event.ts >= before:
+            continue
+        if event.event == Event.IMPRESSION:
+            shown.setdefault(event.item_id, None)
+        elif event.event == Event.CLICK:
+            clicked.add(event.item_id)
+    ids = list(shown)
+    return ids, np.array([i in clicked for i in ids], np.float64)
+
+
+def look_taste(
+    ws: Workspace,
+    user_id: str,
+    classifier: LookClassifier,
+    encoder: ImageEncoder,
+    cache: FeatureCache,
+    before: float | None = None,
+) -> LookTaste | None:
+    """The user's look taste from their impressions; None with fewer than `min_impressions`."""
+    from generec.encoders.video import cover_features
+
+    ids, clicked = user_impressions(ws, user_id, before)
+    items = [ws.items.get(i) for i in ids]
+    keep = [k for k, it in enumerate(items) if it is not None and it.origin == Origin.HUMAN]
+    items, clicked = [items[k] for k in keep], clicked[keep]
+    if len(items) < classifier.config.min_impressions:
+        return None
+    covers = cover_features(ws, items, encoder, cache)  # type: ignore[arg-type]
+    ok = covers.has_image
+    if ok.sum() < classifier.config.min_impressions:
+        return None
+    shown = [it for it, good in zip(items, ok) if good]
+    probs = classifier.proba(cover_look_stats(ws, shown, cache), covers.features[ok])  # type: ignore[arg-type]
+    rates = fit_rates(probs, clicked[ok], classifier.config.prior)
+    return LookTaste(user_id, classifier.looks_, rates, int(ok.sum()), int(clicked[ok].sum()))
