@@ -99,8 +99,10 @@ def look_judge(ws: Workspace, user_id: str, encoder, cache: FeatureCache, config
     """The user's look judge, or None when the catalogue's tags name too few looks or the user
     has too few impressions to learn from."""
     classifier = look_classifier(ws, encoder, cache, config)
-    taste = look_taste(ws, user_id, classifier, encoder, cache) if classifier is not None else None
-    return LookJudge(classifier, taste, classifier.config.margin) if taste is not None else None  # type: ignore[union-attr]
+    if classifier is None:
+        return None
+    taste = look_taste(ws, user_id, classifier, encoder, cache)
+    return LookJudge(classifier, taste, classifier.config.margin) if taste is not None else None
 
 
 def edit(
@@ -134,10 +136,11 @@ def edit(
 
         bridge = load_text_image_bridge(ws)
     hist = preference if preference.source == "history" else history_preference(ws, user_id, encoder, cache)
-    judge = look_judge(ws, user_id, encoder, cache, cfg.looks)
-    ctx = EditContext(ws, user_id, preference, encoder, cache, bridge, cfg.seed, look_judge=judge, history=hist.vector)
-    if judge is None:  # no impressions to learn from: looks by what sets the user's clicked covers apart from the catalogue's
-        ctx.look_preference = dataclasses.replace(hist, center=catalogue_center(ws, encoder, cache))
+    ctx = EditContext(ws, user_id, preference, encoder, cache, bridge, cfg.seed, history=hist.vector)
+    if guidance is None or guidance.look is None:  # the user's own look: from impressions, else from clicked covers
+        ctx.look_judge = look_judge(ws, user_id, encoder, cache, cfg.looks)
+        if ctx.look_judge is None:  # what sets the user's clicked covers apart from the catalogue's
+            ctx.look_preference = dataclasses.replace(hist, center=catalogue_center(ws, encoder, cache))
     # 4. the op writes the new item
     ops: dict[str, Any] = {"cover": CoverEditor(ctx, cfg.cover), "clip": ClipEditor(ctx, cfg.clip), "style": StyleEditor(ctx, cfg.style)}
     return ops[op](item, guidance)

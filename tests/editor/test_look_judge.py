@@ -69,6 +69,21 @@ def test_classifier_tells_looks_apart_on_frames_it_never_saw():
     assert accuracy >= 0.8, f"held-out look accuracy {accuracy:.2f}: {list(zip(np.repeat(LOOKS, len(names)), predicted))}"
 
 
+def test_two_looks_give_two_probabilities():
+    # sklearn keeps one row of weights for two classes; the classifier must still give both
+    rng = np.random.default_rng(0)
+    stats = np.vstack([rng.normal(0, 1, (10, 20)), rng.normal(3, 1, (10, 20))]).astype(np.float32)
+    classifier = LookClassifier().fit(stats, np.zeros((20, 4), np.float32), ["cool"] * 10 + ["warm"] * 10)
+    probs = classifier.proba(stats, np.zeros((20, 4), np.float32))
+    assert probs.shape == (20, 2) and classifier.looks_ == ("cool", "warm")
+    assert (probs.argmax(1) == np.repeat([0, 1], 10)).all()
+    from sklearn.linear_model import LogisticRegression
+
+    z = (np.hstack([stats, np.zeros((20, 4), np.float32)]) - classifier.mean_) / classifier.std_
+    reference = LogisticRegression(C=classifier.config.c, max_iter=2000).fit(z, ["cool"] * 10 + ["warm"] * 10)
+    assert np.allclose(probs, reference.predict_proba(z), atol=1e-4)
+
+
 def test_classifier_needs_two_tagged_looks():
     f = np.zeros((12, 8), np.float32)
     with pytest.raises(InputError, match="at least 2 looks"):
@@ -156,3 +171,15 @@ def test_a_user_who_clicks_the_look_already_shown_gets_no_restyle(catalogue):
     judge = look_judge(catalogue, "food_lover1", get_image_encoder(), FeatureCache.for_workspace(catalogue))
     assert judge is not None and judge.taste.best == "natural"
     assert "style" not in edit(catalogue, "cover", "food_lover1", "m_food_cat").params
+
+
+def test_a_video_already_in_the_users_look_is_not_restyled_again(catalogue, tmp_path):
+    # the user clicks black-and-white covers; a black-and-white video keeps its look
+    from editor.conftest import _add_video
+    from generec.editor.base import CannotSatisfy
+
+    show(catalogue, "food_lover0", add_look_covers(catalogue), clicks="black_and_white")
+    _add_video(catalogue, tmp_path, "bw_cat", [apply_style(photo("chelsea"), "black_and_white")], ["animal"], seconds=1.0)
+    assert "style" not in edit(catalogue, "cover", "food_lover0", "bw_cat").params
+    with pytest.raises(CannotSatisfy, match="looks black_and_white"):
+        edit(catalogue, "style", "food_lover0", "bw_cat")

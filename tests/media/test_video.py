@@ -476,3 +476,12 @@ def test_luma_plane_is_the_stored_y_plane(bars50: Path) -> None:
     stretched = (y.astype(float) - 16) * 255 / 219
     assert np.abs(stretched - FrameConverter("gray")(frame)).mean() < 2
     assert luma_plane(av.VideoFrame.from_ndarray(bars(0), format="rgb24")) is None
+
+
+def test_decode_pass_reads_once_and_closes_early(bars50: Path) -> None:
+    video = DecodePass(bars50)
+    assert sum(1 for _ in video) > 0
+    with pytest.raises(RuntimeError, match="reads its file once"):
+        next(iter(video))
+    with DecodePass(bars50) as early:  # left after one frame: the context closes the file
+        next(iter(early))

@@ -121,7 +121,7 @@ class ClipEditor:
         # 3. the clip's cover: its first usable keyframe; the look: named, or the user's own
         inside = (kf.timestamps >= choice.start) & (kf.timestamps < choice.end)
         cover_t = float(kf.timestamps[inside][np.argmax(kf.usable[inside])]) if inside.any() else choice.start
-        shown = sorted({cover_t, *(float(t) for t in kf.timestamps[inside])})  # the cover first: it is the earliest usable
+        shown = sorted({cover_t, *(float(t) for t in kf.timestamps[inside])})  # the window's keyframes and its cover
         frames = [apply_rotation(im, info.rotation) for im in frames_at(path, shown).images]
         cover = frames[shown.index(cover_t)]
         look = guidance.look if guidance is not None else None

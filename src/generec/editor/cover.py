@@ -77,9 +77,9 @@ def personal_look(images: np.ndarray | list[np.ndarray], ctx: EditContext, min_g
     the look the look preference scores highest, if it beats the untouched images by `min_gain`."""
     from generec.editor.style import StyleConfig, choose_style
 
-    frames = [images] if isinstance(images, np.ndarray) else list(images)
+    frames = [images] if isinstance(images, np.ndarray) and images.ndim == 3 else list(images)
     if ctx.look_judge is not None:
-        return ctx.look_judge.choose(frames, ctx.encoder)[0]
+        return ctx.look_judge.choose(frames, ctx.encoder).look
     judge = dataclasses.replace(ctx, preference=ctx.look_preference or ctx.preference)
     if judge.preference is None:
         return None
@@ -114,9 +114,9 @@ class CoverEditor:
         notes = ["no frame passed the quality guard; chose among all keyframes"] if choice.guard_relaxed else []
         # 4. the chosen frame at full resolution, upright (or the uploader's cover), restyled when asked
         if choice.index < 0:
-            from generec.encoders.video import _cover_source, _load_cover
+            from generec.encoders.video import cover_image
 
-            image = _load_cover(ws, _cover_source(item))
+            image = cover_image(ws, item)
             params: dict = {"t": None, "original": True}
         else:
             path = ws.media_path(item.media.hash, item.media.mime)

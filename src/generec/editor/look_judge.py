@@ -16,8 +16,9 @@ platform chose to show them). Two parts:
 
    over their impressions i (y_i = 1 when clicked, p_i = P(look | cover_i)).
 
-An image is restyled into s* = argmax_s r_s when r_s* − p(image) · r exceeds a margin: the click
-rate the user shows for that look against the rate expected for the image as it is.
+An image is restyled into s* = argmax_s r_s when r_s* − p(image) · r exceeds a margin (the click
+rate the user shows for that look against the rate expected for the image as it is), unless the
+image already shows s* (its most probable look) or s* is "natural" (a look cannot be undone).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from generec.encoders.cache import FeatureCache
 from generec.encoders.image import ImageEncoder
 from generec.errors import InputError
 from generec.instructor.guidance import LOOK_STYLES
-from generec.types import Event, Item, Origin
+from generec.types import Event, Item, Kind, Origin
 from generec.workspace import Workspace
 
 CLASSIFIER_VERSION = 1
@@ -47,12 +48,23 @@ _SYNONYMS = {"bw": "black_and_white", "b&w": "black_and_white", "monochrome": "b
 
 @dataclass(frozen=True)
 class LookJudgeConfig:
+    # the classifier (a saved classifier is refitted only when these change)
     min_items: int = 5  # a look needs this many tagged covers to get a class
     c: float = 0.1  # inverse L2 strength of the classifier
     max_iter: int = 2000
+    # the taste and the decision
     prior: float = 10.0  # a: impressions' worth of pull toward the user's overall click rate
     min_impressions: int = 10  # fewer: no taste (the editor falls back to User_Hist)
     margin: float = 0.0  # restyle only when the look's rate beats the image's expected rate by more
+
+    def __post_init__(self) -> None:
+        if self.min_items < 1 or self.min_impressions < 1 or self.max_iter < 1:
+            raise InputError(f"LookJudgeConfig: expected positive min_items, min_impressions and max_iter, found {self}")
+        if self.c <= 0 or self.prior < 0 or self.margin < 0:
+            raise InputError(f"LookJudgeConfig: expected c > 0, prior >= 0 and margin >= 0, found {self}")
+
+    def classifier_settings(self) -> tuple[int, float, int]:
+        return self.min_items, self.c, self.max_iter
 
 
 def look_stats(image: np.ndarray) -> np.ndarray:
@@ -90,7 +102,10 @@ class LookClassifier:
         """`stats` (N, 20), `features` (N, F) of covers and the look `looks[k]` each shows."""
         from sklearn.linear_model import LogisticRegression
 
+        if not len(stats) == len(features) == len(looks):
+            raise InputError(f"look classifier: expected as many stats, features and looks, found {len(stats)}, {len(features)}, {len(looks)}")
         x = np.hstack([np.asarray(stats, np.float32), np.asarray(features, np.float32)])
+        looks = list(looks)
         counts = {s: looks.count(s) for s in set(looks)}
         classes = sorted(s for s, n in counts.items() if n >= self.config.min_items)
         if len(classes) < 2:
@@ -103,7 +118,10 @@ class LookClassifier:
         lr = LogisticRegression(C=self.config.c, max_iter=self.config.max_iter)
         lr.fit((x[keep] - self.mean_) / self.std_, np.array(looks)[keep])
         self.looks_ = tuple(str(c) for c in lr.classes_)
-        self.coef_, self.intercept_ = lr.coef_.astype(np.float32), lr.intercept_.astype(np.float32)
+        coef, intercept = lr.coef_.astype(np.float32), lr.intercept_.astype(np.float32)
+        if len(self.looks_) == 2:  # sklearn keeps one row for two classes: P(second) = σ(w·x + b) = softmax([0, w·x + b])
+            coef, intercept = np.vstack([np.zeros_like(coef), coef]), np.concatenate([[0.0], intercept]).astype(np.float32)
+        self.coef_, self.intercept_ = coef, intercept
         return self
 
     def proba(self, stats: np.ndarray, features: np.ndarray) -> np.ndarray:
@@ -137,13 +155,13 @@ class LookClassifier:
         try:
             meta = json.loads((path / "classifier.json").read_text())
             arrays = np.load(path / "classifier.npz")
-        except (OSError, ValueError):
+            if meta.get("version") != CLASSIFIER_VERSION or (data_hash is not None and meta.get("data_hash") != data_hash):
+                return None
+            out = cls(LookJudgeConfig(**meta["config"]))
+            out.looks_ = tuple(meta["looks"])
+            out.mean_, out.std_, out.coef_, out.intercept_ = arrays["mean"], arrays["std"], arrays["coef"], arrays["intercept"]
+        except (OSError, ValueError, KeyError, TypeError, InputError):  # missing, unreadable or from another version
             return None
-        if meta.get("version") != CLASSIFIER_VERSION or (data_hash is not None and meta.get("data_hash") != data_hash):
-            return None
-        out = cls(LookJudgeConfig(**meta["config"]))
-        out.looks_ = tuple(meta["looks"])
-        out.mean_, out.std_, out.coef_, out.intercept_ = arrays["mean"], arrays["std"], arrays["coef"], arrays["intercept"]
         return out
 
 
@@ -172,6 +190,13 @@ def fit_rates(probs: np.ndarray, clicked: np.ndarray, prior: float) -> np.ndarra
 
 
 @dataclass
+class LookDecision:
+    look: str | None  # the look to render the images in; None: leave them as they are
+    gain: float  # r_best − p · r, the click rate gained by the best look over the images as they are
+    shown: str  # the images' most probable look
+
+
+@dataclass
 class LookJudge:
     """A fitted classifier and one user's taste: decides whether and how to restyle an image."""
 
@@ -179,13 +204,13 @@ class LookJudge:
     taste: LookTaste
     margin: float = 0.0
 
-    def choose(self, images: Sequence[np.ndarray], encoder: ImageEncoder, probs: np.ndarray | None = None) -> tuple[str | None, float]:
-        """(look or None, gain) for showing `images` (frames of one cover or clip) restyled;
-        `probs` (L,): their look probabilities when already known."""
-        p = self.classifier.images(images, encoder).mean(0) if probs is None else probs
-        gain = self.taste.gain(p)
-        best = self.taste.best
-        return (best if gain > self.margin and best != "natural" else None), gain
+    def choose(self, images: Sequence[np.ndarray], encoder: ImageEncoder) -> LookDecision:
+        """Whether to show `images` (the frames of one cover or clip) in the user's best look."""
+        p = self.classifier.images(images, encoder).mean(0)
+        gain, best = self.taste.gain(p), self.taste.best
+        shown = self.classifier.looks_[int(np.argmax(p))]
+        restyle = gain > self.margin and best != "natural" and shown != best
+        return LookDecision(best if restyle else None, gain, shown)
 
 
 # the workspace ---------------------------------------------------------------------------------
@@ -194,18 +219,13 @@ class LookJudge:
 def cover_look_stats(ws: Workspace, items: Sequence[Item], cache: FeatureCache) -> np.ndarray:
     """(N, 20) look statistics of the items' covers (zeros where an item has none), cached by
     the cover's media hash."""
-    from generec.encoders.video import _cover_source, _load_cover
+    from generec.encoders.video import cover_image
 
     out = np.zeros((len(items), 20), np.float32)
     for k, item in enumerate(items):
-        source = _cover_source(item)
-        if source is None:
-            continue
-        got = cache.get(source.media.hash, STATS_VERSION, "look-stats")
-        if got is None:
-            got = look_stats(_load_cover(ws, source))
-            cache.put(source.media.hash, STATS_VERSION, "look-stats", got)
-        out[k] = got
+        media = item.cover or item.media if item.kind in (Kind.VIDEO, Kind.IMAGE) else None
+        if media is not None:
+            out[k] = cache.get_or_compute(media.hash, STATS_VERSION, "look-stats", lambda it=item: look_stats(cover_image(ws, it)))
     return out
 
 
@@ -223,7 +243,8 @@ def look_classifier(ws: Workspace, encoder: ImageEncoder, cache: FeatureCache, c
                                f"{encoder.version}/{STATS_VERSION}")  # fmt: skip
     path = ws.root / "models" / "look_classifier"
     found = LookClassifier.load(path, data_hash)
-    if found is not None and found.config == cfg:
+    if found is not None and found.config.classifier_settings() == cfg.classifier_settings():
+        found.config = cfg  # the taste settings are the caller's
         return found
     counts = {s: looks.count(s) for s in set(looks)}
     if sum(n >= cfg.min_items for n in counts.values()) < 2:
@@ -235,7 +256,8 @@ def look_classifier(ws: Workspace, encoder: ImageEncoder, cache: FeatureCache, c
 
 
 def user_impressions(ws: Workspace, user_id: str, before: float | None = None) -> tuple[list[str], np.ndarray]:
-    """The catalogue items shown to the user (before `before`), oldest first, and whether each was clicked."""
+    """The ids of the items shown to the user (before `before`), oldest first, and whether each
+    was clicked (`look_taste` keeps the catalogue's)."""
     shown: dict[str, None] = {}
     clicked: set[str] = set()
     for event in ws.interactions.for_user(user_id):

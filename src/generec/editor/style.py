@@ -85,12 +85,12 @@ def choose_style(
     fixed = guidance.look if guidance is not None and guidance.look not in (None, "natural") else None
     looks = (fixed,) if fixed else (look,) if look else cfg.looks
     strengths = (guidance.style_strength or 1.0,) if fixed else cfg.strengths
-    options = [("natural", 0.0)] + [(look, s) for look in looks for s in strengths]
-    images = [restyle_image(p, look, s) if look != "natural" else p for look, s in options for p in probes]
+    options = [("natural", 0.0)] + [(name, s) for name in looks for s in strengths]
+    images = [restyle_image(p, name, s) if name != "natural" else p for name, s in options for p in probes]
     feats = ctx.encoder.encode(images).features.reshape(len(options), len(probes), -1)  # (O, P, 1280)
     flat = steered_scores(feats.reshape(len(options) * len(probes), -1), ctx.preference, guidance, ctx.bridge)
     per_option = flat.reshape(len(options), len(probes)).mean(1)  # (O,)
-    table = {f"{look}@{s:g}": float(v) for (look, s), v in zip(options, per_option)}
+    table = {f"{name}@{s:g}": float(v) for (name, s), v in zip(options, per_option)}
     best = int(np.argmax(per_option[1:])) + 1
     return StyleChoice(options[best][0], options[best][1], float(per_option[best]), float(per_option[0]), table)
 
@@ -119,13 +119,14 @@ class StyleEditor:
         # 3. choose the look and strength
         named = guidance is not None and guidance.look not in (None, "natural")
         if not named and ctx.look_judge is not None:  # the look from impressions, its strength from the preference
-            look, gain = ctx.look_judge.choose(probes, ctx.encoder)
-            if look is None:
+            decision = ctx.look_judge.choose(probes, ctx.encoder)
+            if decision.look is None:
                 raise CannotSatisfy(
-                    f"item {item.id}: no look suits user {ctx.user_id} better than the original (their best look, "
-                    f"{ctx.look_judge.taste.best}, gains {gain:+.3f} click rate on it); name a style to restyle anyway"
+                    f"item {item.id}: no look suits user {ctx.user_id} better than the original (their best look is "
+                    f"{ctx.look_judge.taste.best}, the video looks {decision.shown}, click-rate gain {decision.gain:+.3f}); "
+                    "name a style to restyle anyway"
                 )
-            choice = choose_style(probes, ctx, guidance, cfg, look)
+            choice = choose_style(probes, ctx, guidance, cfg, decision.look)
         else:
             choice = choose_style(probes, ctx, guidance, cfg)
         if not named and ctx.look_judge is None and choice.score - choice.natural_score <= cfg.min_gain:

@@ -80,6 +80,13 @@ def _load_cover(workspace: Workspace, source: _Source) -> np.ndarray:
     return load_image(path)
 
 
+def cover_image(workspace: Workspace, item: Item) -> np.ndarray | None:
+    """The item's cover as shown (RGB, upright): its cover image, a video's first frame or the
+    image itself; None for an item without one."""
+    source = _cover_source(item)
+    return _load_cover(workspace, source) if source is not None else None
+
+
 def cover_features(
     workspace: Workspace,
     items: Sequence[Item],

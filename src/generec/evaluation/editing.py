@@ -124,7 +124,7 @@ def evaluate_editor(
     head = concept_head(ws, encoder, cache)
     center = covers.mean(0)
     classifier = look_classifier(ws, encoder, cache, cfg.looks)  # the look judge learns from training-period impressions only
-    test_start = next(d for d in ws.datasets.all() if d["split"])["split"]["test_start"]
+    test_start = split.info["test_start"]
     # 5. keyframes of the recommended items (cached per video)
     needed = sorted(set(top.ravel().tolist()))
     paths = [ws.media_path(catalogue[j].media.hash, catalogue[j].media.mime) for j in needed]

@@ -330,14 +330,14 @@ def _scan(c: InputContainer, v: VideoStream, p: Path) -> tuple[int, float, int |
 
 def _frame_times(v: VideoStream, frames: Iterable[av.VideoFrame]) -> Iterator[tuple[float, av.VideoFrame]]:
     """Attach a timestamp to each frame; frames without pts get the previous one plus 1/fps."""
-    tb = v.time_base
+    tb = float(v.time_base)  # a float time base: Fraction arithmetic per frame costs more than decoding a small one
     start = _start_pts(v)
     rate = v.average_rate or v.guessed_rate
     step = float(1 / rate) if rate else 0.0
     last = -step
     for frame in frames:
         ts = frame.pts if frame.pts is not None else frame.dts
-        t = float((ts - start) * tb) if ts is not None else last + step
+        t = (ts - start) * tb if ts is not None else last + step
         last = t
         yield t, frame
 
@@ -400,8 +400,10 @@ class DecodePass:
     what probe checks on the way: a corrupt packet, fewer packets than the header declares, or no
     frame at all raise MediaError (the last two when the pass ends). Before the pass
     ``header_duration`` is the container's declared duration (None when it has none); after it
-    ``rotation``, ``duration`` and ``n_frames`` hold what probe would return. MediaLimits are not
-    applied: this is for files already admitted. Small frames decode on one thread.
+    ``rotation``, ``duration`` and ``n_frames`` hold what probe would return. Unlike probe it does
+    not check that the last group of pictures decodes, and MediaLimits are not applied: this is for
+    files already admitted. Small frames decode on one thread. A pass reads its file once; use it
+    as a context manager (or call ``close``) when it may not be read to the end.
     """
 
     def __init__(self, path: PathLike) -> None:
@@ -418,27 +420,29 @@ class DecodePass:
         self.rotation = _metadata_rotation(self._v)  # the display matrix, when frames carry one, wins
         self.duration = self.header_duration or 0.0
         self.n_frames = 0
+        self._started = False
 
     def __iter__(self) -> Iterator[tuple[float, av.VideoFrame]]:
+        if self._started:
+            raise RuntimeError(f"{self.path}: a DecodePass reads its file once; open another to read it again")
+        self._started = True
         c, v, p = self._c, self._v, self.path
-        tb, start = float(v.time_base), _start_pts(v)
-        rate = v.average_rate or v.guessed_rate
-        step = float(1 / rate) if rate else 0.0
-        last, decoded = -step, 0
         tally = _PacketTally(p)  # packet extents give the duration, as in probe
+
+        def frames() -> Iterator[av.VideoFrame]:
+            for pkt in c.demux(v):
+                tally.add(pkt)  # the empty packet at the end only flushes the decoder
+                yield from v.decode(pkt)
+
+        decoded = 0
         try:
             with _media_errors(p, "decoding"):
-                for pkt in c.demux(v):
-                    tally.add(pkt)  # the empty packet at the end only flushes the decoder
-                    for frame in v.decode(pkt):
-                        ts = frame.pts if frame.pts is not None else frame.dts
-                        t = (ts - start) * tb if ts is not None else last + step
-                        last = t
-                        if decoded == 0 and frame.rotation:
-                            # frame.rotation is the display matrix angle, counter-clockwise.
-                            self.rotation = _quarter_turn(-frame.rotation)
-                        decoded += 1
-                        yield t, frame
+                for t, frame in _frame_times(v, frames()):
+                    if decoded == 0 and frame.rotation:
+                        # frame.rotation is the display matrix angle, counter-clockwise.
+                        self.rotation = _quarter_turn(-frame.rotation)
+                    decoded += 1
+                    yield t, frame
         finally:
             c.close()
         tally.check_count(v)
@@ -446,6 +450,16 @@ class DecodePass:
             raise MediaError(f"{p}: expected decodable video frames, found none")
         self.n_frames = tally.n
         self.duration = tally.duration(v) or self.duration
+
+    def close(self) -> None:
+        """Close the file (a finished pass has closed it already)."""
+        self._c.close()
+
+    def __enter__(self) -> DecodePass:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class FrameConverter:

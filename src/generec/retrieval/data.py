@@ -196,7 +196,8 @@ def make_split(ws: Workspace, how: str = "temporal", seed: int = 0, holdout: flo
     return Split(
         name=how, train=train, test=_matrix(frame[test_mask], users, items),
         valid=_matrix(frame[valid_mask], users, items), train_inner=inner,
-        info={"positives": len(frame), "train": int(train.matrix.nnz), "test": int(test_mask.sum()), "valid": int(valid_mask.sum())},
+        info={"positives": len(frame), "train": int(train.matrix.nnz), "test": int(test_mask.sum()), "valid": int(valid_mask.sum()),
+              **({"test_start": cut["test_start"]} if how == "microvideo" else {})},
     )  # fmt: skip
 
 
