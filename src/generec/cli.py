@@ -395,10 +395,17 @@ def _save_report(ws: Workspace, stem: str, data: Any) -> Path:
     return path
 
 
-def _report_bench(ws: Workspace, bench: Any, json_out: bool, stem: str) -> None:
-    path = _save_report(ws, stem, bench)
+def _save_and_print_json(ws: Workspace, stem: str, data: Any, json_out: bool) -> Path | None:
+    """Save the report; with --json also print it and return None (nothing more to print)."""
+    path = _save_report(ws, stem, data)
     if json_out:
-        _print_json(bench)
+        _print_json(data)
+        return None
+    return path
+
+
+def _report_bench(ws: Workspace, bench: Any, json_out: bool, stem: str) -> None:
+    if (path := _save_and_print_json(ws, stem, bench, json_out)) is None:
         return
     table = Table(title=f"{bench.dataset}: {bench.n_users:,} users, {bench.n_items:,} items — budget {bench.budget} configs/model, seed {bench.seed}, {bench.machine}", title_justify="left")
     for col in ("split", "model", "NDCG@10", "NDCG@20", "Recall@20", "Hit@10", "MRR@10", "Cov@20", "valid", "tune s", "fit s", "rec ms", "cold NDCG@20"):
@@ -542,9 +549,7 @@ def evaluate_editor_cmd(
     ws = _open(workspace)
     with progress_bar(quiet=json_out) as update:
         report = evaluate_editor(ws, get_image_encoder(), EditorEvalConfig(n_users=users, clip_length_s=clip_length, seed=seed), update)
-    path = _save_report(ws, "evaluate-editor", report.to_dict())
-    if json_out:
-        _print_json(report.to_dict())
+    if (path := _save_and_print_json(ws, "evaluate-editor", report.to_dict(), json_out)) is None:
         return
     info = report.info
     for title, rows, metrics in (("covers", report.covers, ("cos", "ps", "ctr")), ("clips", report.clips, ("cos", "ps", "watch", "seconds"))):
@@ -579,9 +584,7 @@ def bench_editor_cmd(
     ws = _open(workspace)
     with progress_bar(quiet=json_out) as update:
         bench = bench_editor(ws, get_image_encoder(), videos, users, repeats, seed, progress=update)
-    path = _save_report(ws, "bench-editor", bench.to_dict())
-    if json_out:
-        _print_json(bench.to_dict())
+    if (path := _save_and_print_json(ws, "bench-editor", bench.to_dict(), json_out)) is None:
         return
     table = Table(title=f"cover selection vs decode-only: {bench.videos} videos ({bench.frames:,} frames), median of {bench.repeats}, {bench.machine}, {bench.threads} threads", title_justify="left")
     for col in ("pass", "seconds", "per second", "ratio to decode"):

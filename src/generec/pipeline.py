@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from generec.editor.base import EditContext, EditResult, check_user, video_item
 from generec.editor.clip import ClipConfig, ClipEditor, clip_length
 from generec.editor.cover import CoverConfig, CoverEditor
@@ -20,8 +22,7 @@ from generec.editor.preference import (
     Preference,
     catalogue_center,
     concept_head,
-    concept_preference,
-    history_preference,
+    history_covers,
     retriever_preference,
 )
 from generec.editor.style import StyleConfig, StyleEditor
@@ -80,13 +81,16 @@ def get_parser():
     return _PARSER
 
 
-def user_preference(ws: Workspace, user_id: str, source: str, encoder, cache: FeatureCache) -> Preference:
+def user_preference(ws: Workspace, user_id: str, source: str, clicked: np.ndarray, encoder, cache: FeatureCache) -> Preference:
+    """The user's preference of `source` from the features (n, 1280) of their clicked covers
+    (`history_covers`); `retriever` reads the current multimodal retriever instead."""
     if source not in SOURCES:
         raise InputError(f"unknown preference {source!r}; valid: {', '.join(SOURCES)}")
     if source == "history":
-        return history_preference(ws, user_id, encoder, cache)
+        return Preference(user_id, "history", clicked.mean(0), len(clicked))
     if source == "concepts":
-        return concept_preference(ws, user_id, encoder, cache, concept_head(ws, encoder, cache))
+        head = concept_head(ws, encoder, cache)
+        return Preference(user_id, "concepts", head.taste(clicked), len(clicked), head)
     from generec.retrieval.serving import load_current
 
     model = load_current(ws)
@@ -129,13 +133,14 @@ def edit(
         clip_length(item.media.duration or 0.0, cfg.clip, guidance)
     # 3. the user's preference; the text→image bridge when concepts steer the edit
     encoder, cache = get_image_encoder(), FeatureCache.for_workspace(ws)
-    preference = user_preference(ws, user_id, cfg.preference, encoder, cache)
+    clicked = history_covers(ws, user_id, encoder, cache)  # read once: the preference and User_Hist
+    preference = user_preference(ws, user_id, cfg.preference, clicked, encoder, cache)
     bridge = None
     if guidance is not None and (guidance.include or guidance.exclude):
         from generec.encoders.bridge import load_text_image_bridge
 
         bridge = load_text_image_bridge(ws)
-    hist = preference if preference.source == "history" else history_preference(ws, user_id, encoder, cache)
+    hist = Preference(user_id, "history", clicked.mean(0), len(clicked))
     ctx = EditContext(ws, user_id, preference, encoder, cache, bridge, cfg.seed, history=hist.vector)
     if guidance is None or guidance.look is None:  # the user's own look: from impressions, else from clicked covers
         ctx.look_judge = look_judge(ws, user_id, encoder, cache, cfg.looks)

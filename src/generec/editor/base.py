@@ -78,8 +78,9 @@ class EditResult:
         }  # fmt: skip
 
 
-def video_item(ws: Workspace, item_id: str, op: str) -> Item:
-    """The catalogue item `item_id`, checked to be a video with its media file present."""
+def video_item(ws: Workspace, item_id: str | Item, op: str) -> Item:
+    """The catalogue item `item_id` (or an item's id), checked, as stored, to be a video with its media file present."""
+    item_id = item_id if isinstance(item_id, str) else item_id.id
     item = ws.items.get(item_id)
     if item is None:
         raise InputError(f"unknown item {item_id!r}: not in workspace {ws.root}")

@@ -110,7 +110,7 @@ class ClipEditor:
         ctx, cfg = self.context, self.config
         ws = ctx.workspace
         # 1. check inputs, the clip's length
-        item = video_item(ws, item if isinstance(item, str) else item.id, self.name)
+        item = video_item(ws, item, self.name)
         path = ws.media_path(item.media.hash, item.media.mime)
         info = probe(path)
         length = clip_length(info.duration, cfg, guidance)

@@ -84,31 +84,49 @@ class ConceptHead:
     # persistence ---------------------------------------------------------------------------
 
     def save(self, path: str | Path, data_hash: str) -> Path:
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        np.savez(path / "head.npz", mean=self.mean_, std=self.std_, coef=self.coef_, intercept=self.intercept_, center=self.center_)
+        arrays = {"mean": self.mean_, "std": self.std_, "coef": self.coef_, "intercept": self.intercept_, "center": self.center_}
         meta = {"version": HEAD_VERSION, "config": asdict(self.config), "tags": list(self.tags_), "data_hash": data_hash}
-        tmp = path / "head.json.tmp"
-        tmp.write_text(json.dumps(meta, indent=2))
-        tmp.replace(path / "head.json")
-        return path
+        return save_fitted(path, "head", arrays, meta)
 
     @classmethod
     def load(cls, path: str | Path, data_hash: str | None = None) -> ConceptHead | None:
         """The saved head, or None when there is none or it was fitted on another catalogue."""
-        path = Path(path)
-        try:
-            meta = json.loads((path / "head.json").read_text())
-            arrays = np.load(path / "head.npz")
-        except (OSError, ValueError):
+        found = load_fitted(path, "head", HEAD_VERSION, data_hash)
+        if found is None:
             return None
-        if meta.get("version") != HEAD_VERSION or (data_hash is not None and meta.get("data_hash") != data_hash):
-            return None
+        meta, arrays = found
         head = cls(ConceptHeadConfig(**meta["config"]))
         head.tags_ = tuple(meta["tags"])
         head.mean_, head.std_, head.coef_ = arrays["mean"], arrays["std"], arrays["coef"]
         head.intercept_, head.center_ = arrays["intercept"], arrays["center"]
         return head
+
+
+def save_fitted(path: str | Path, stem: str, arrays: dict[str, np.ndarray], meta: dict) -> Path:
+    """A fitted head as `STEM.npz` (its arrays) and `STEM.json` (version, config, data hash),
+    the JSON written last and atomically: a head is complete once its JSON is there."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    np.savez(path / f"{stem}.npz", **arrays)
+    tmp = path / f"{stem}.json.tmp"
+    tmp.write_text(json.dumps(meta, indent=2))
+    tmp.replace(path / f"{stem}.json")
+    return path
+
+
+def load_fitted(path: str | Path, stem: str, version: int, data_hash: str | None = None) -> tuple[dict, dict[str, np.ndarray]] | None:
+    """(meta, arrays) of a head saved by `save_fitted`, or None when there is none, it is
+    unreadable, of another version, or fitted on other data (`data_hash`)."""
+    path = Path(path)
+    try:
+        meta = json.loads((path / f"{stem}.json").read_text())
+        with np.load(path / f"{stem}.npz") as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    except (OSError, ValueError):
+        return None
+    if not isinstance(meta, dict) or meta.get("version") != version or (data_hash is not None and meta.get("data_hash") != data_hash):
+        return None
+    return meta, arrays
 
 
 def catalogue_hash(item_ids: list[str], tags: list[list[str]], cover_hashes: list[str | None], encoder_version: str) -> str:

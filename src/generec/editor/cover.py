@@ -105,7 +105,7 @@ class CoverEditor:
         ctx, cfg = self.context, self.config
         ws = ctx.workspace
         # 1. check inputs
-        item = video_item(ws, item if isinstance(item, str) else item.id, self.name)
+        item = video_item(ws, item, self.name)
         # 2. keyframes (one decode pass, cached) and the uploader's cover
         kf = video_keyframes(ctx, item, cfg.keyframes)
         original = cover_features(ws, [item], ctx.encoder, ctx.cache).features[0]

@@ -23,7 +23,6 @@ image already shows s* (its most probable look) or s* is "natural" (a look canno
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -31,7 +30,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from generec.editor.concept_head import catalogue_hash
+from generec.editor.concept_head import catalogue_hash, load_fitted, save_fitted
 from generec.encoders.cache import FeatureCache
 from generec.encoders.image import ImageEncoder
 from generec.errors import InputError
@@ -139,28 +138,22 @@ class LookClassifier:
     # persistence ---------------------------------------------------------------------------
 
     def save(self, path: str | Path, data_hash: str) -> Path:
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        np.savez(path / "classifier.npz", mean=self.mean_, std=self.std_, coef=self.coef_, intercept=self.intercept_)
+        arrays = {"mean": self.mean_, "std": self.std_, "coef": self.coef_, "intercept": self.intercept_}
         meta = {"version": CLASSIFIER_VERSION, "config": asdict(self.config), "looks": list(self.looks_), "data_hash": data_hash}
-        tmp = path / "classifier.json.tmp"
-        tmp.write_text(json.dumps(meta, indent=2))
-        tmp.replace(path / "classifier.json")
-        return path
+        return save_fitted(path, "classifier", arrays, meta)
 
     @classmethod
     def load(cls, path: str | Path, data_hash: str | None = None) -> LookClassifier | None:
         """The saved classifier, or None when there is none or it was fitted on another catalogue."""
-        path = Path(path)
+        found = load_fitted(path, "classifier", CLASSIFIER_VERSION, data_hash)
+        if found is None:
+            return None
+        meta, arrays = found
         try:
-            meta = json.loads((path / "classifier.json").read_text())
-            arrays = np.load(path / "classifier.npz")
-            if meta.get("version") != CLASSIFIER_VERSION or (data_hash is not None and meta.get("data_hash") != data_hash):
-                return None
             out = cls(LookJudgeConfig(**meta["config"]))
             out.looks_ = tuple(meta["looks"])
             out.mean_, out.std_, out.coef_, out.intercept_ = arrays["mean"], arrays["std"], arrays["coef"], arrays["intercept"]
-        except (OSError, ValueError, KeyError, TypeError, InputError):  # missing, unreadable or from another version
+        except (KeyError, TypeError, InputError):  # saved by another version of the code
             return None
         return out
 

@@ -108,7 +108,7 @@ class StyleEditor:
         ctx, cfg = self.context, self.config
         ws = ctx.workspace
         # 1. check inputs
-        item = video_item(ws, item if isinstance(item, str) else item.id, self.name)
+        item = video_item(ws, item, self.name)
         path = ws.media_path(item.media.hash, item.media.mime)
         # 2. probe frames: the best-quality keyframes, spread over the video
         kf = video_keyframes(ctx, item, cfg.keyframes)
