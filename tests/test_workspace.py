@@ -57,6 +57,69 @@ def test_refuses_non_workspace_directory(tmp_path):
     assert (tmp_path / "docs" / "thesis.tex").read_text() == "x"
 
 
+def test_a_corrupt_database_is_refused_changing_nothing(tmp_path):
+    # `generec data stats -w ro` on a workspace whose generec.db is one byte: no fresh schema, no folders.
+    root = tmp_path / "ro"
+    root.mkdir()
+    (root / DB_NAME).write_bytes(b"x")
+    for create in (False, True):
+        with pytest.raises(WorkspaceError, match=f"{DB_NAME} is not a readable generec database"):
+            Workspace.open(root, create=create)
+    assert [p.name for p in root.iterdir()] == [DB_NAME] and (root / DB_NAME).read_bytes() == b"x"
+
+
 def test_stats_of_empty_workspace(workspace):
     s = workspace_stats(workspace)
     assert (s.users, s.items, s.interactions, s.media_files) == (0, 0, 0, 0)
+
+
+def test_lock_file_exists_from_the_start(workspace):
+    from generec.workspace import LOCK_NAME
+
+    assert (workspace.root / LOCK_NAME).is_file()  # so taking the lock later changes no file
+
+
+def test_lock_is_exclusive_between_workspaces_and_reentrant_within_one(workspace):
+    with Workspace.open(workspace.root) as other:
+        with workspace.lock("first"):
+            with workspace.lock("nested"):  # the same object: joins the outer hold
+                pass
+            with pytest.raises(WorkspaceError, match="is busy"):
+                with other.lock("second", timeout_s=0.2):
+                    pass
+        with other.lock("second", timeout_s=0.2):
+            pass
+
+
+def test_a_subfolder_that_is_a_file(tmp_path):
+    root = tmp_path / "ws"
+    Workspace.open(root, create=True).close()
+    (root / "media").rmdir()
+    (root / "media").write_text("not a folder")
+    with pytest.raises(WorkspaceError, match="media exists and is not a directory"):
+        Workspace.open(root)
+
+
+_CREATE = """
+import os, sys, time
+from generec.workspace import Workspace
+print("ready", flush=True)
+while not os.path.exists(sys.argv[1]):  # all processes go at the same moment
+    time.sleep(0.001)
+Workspace.open(sys.argv[2], create=True).close()
+"""
+
+
+def test_two_processes_create_one_workspace_at_once(tmp_path):
+    import subprocess
+    import sys
+
+    go = tmp_path / "go"
+    procs = [subprocess.Popen([sys.executable, "-c", _CREATE, str(go), str(tmp_path / "ws")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    for p in procs:
+        assert p.stdout.readline().strip() == "ready"
+    go.touch()
+    for p in procs:
+        assert p.wait(timeout=120) == 0, p.stderr.read()
+    with Workspace.open(tmp_path / "ws") as ws:
+        assert ws.db.version >= 1 and ws.users.count() == 0

@@ -25,6 +25,7 @@ class MediaLimits:
     max_pixels: int = 3840 * 2160
     max_file_bytes: int = 512 * 1024 * 1024
     min_frames: int = 2
+    oversize: str = "refuse"  # frames over max_pixels: "refuse" the file, or "downscale" it at import
 
 
 def to_dict(config: Any) -> dict[str, Any]:

@@ -6,6 +6,8 @@ and the service can turn it into a 4xx.
 
 from __future__ import annotations
 
+import errno
+
 
 class GenerecError(Exception):
     """Base class of every error generec raises on purpose."""
@@ -28,3 +30,31 @@ class UnknownNameError(InputError, KeyError):
 
 class WorkspaceError(GenerecError):
     """A workspace that is missing, locked, or of a newer schema than this code."""
+
+
+_OS_REASONS = {
+    errno.ENOENT: "no such file or directory",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+    errno.EISDIR: "is a directory, expected a file",
+    errno.ENOTDIR: "a part of the path is not a directory",
+    errno.EEXIST: "already exists",
+    errno.ENOSPC: "no space left on the device",
+    errno.EROFS: "the file system is read-only",
+    errno.ENAMETOOLONG: "file name too long",
+    errno.ELOOP: "too many levels of symbolic links",
+    errno.EIO: "input/output error",
+}
+
+
+def os_reason(exc: OSError) -> str:
+    """`exc` in plain words, without Python's `[Errno N] ...: 'path'` wrapping."""
+    if exc.errno in _OS_REASONS:
+        return _OS_REASONS[exc.errno]
+    return (exc.strerror or str(exc) or type(exc).__name__).lower()
+
+
+def describe_os_error(exc: OSError, verb: str = "open") -> str:
+    """`cannot read items.csv: no such file or directory`, naming the file when the error knows it."""
+    name = f" {exc.filename}" if exc.filename is not None else ""
+    return f"cannot {verb}{name}: {os_reason(exc)}"

@@ -7,7 +7,6 @@ guidance, the user's preference is built, and the op writes a new AI-edited item
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +14,7 @@ import numpy as np
 
 from generec.editor.base import EditContext, EditResult, check_user, video_item
 from generec.editor.clip import ClipConfig, ClipEditor, clip_length
+from generec.editor.concept_head import TooFewTags
 from generec.editor.cover import CoverConfig, CoverEditor
 from generec.editor.look_judge import LookJudge, LookJudgeConfig, look_classifier, look_taste
 from generec.editor.preference import (
@@ -30,6 +30,7 @@ from generec.encoders.cache import FeatureCache
 from generec.encoders.image import get_image_encoder
 from generec.errors import InputError
 from generec.instructor.guidance import Guidance
+from generec.types import Origin
 from generec.workspace import Workspace
 
 EDIT_OPS = ("cover", "clip", "style")
@@ -45,24 +46,14 @@ class EditConfig:
     looks: LookJudgeConfig = field(default_factory=LookJudgeConfig)
 
 
-def catalogue_vocabulary(ws: Workspace) -> tuple[str, ...]:
-    """The catalogue's tags that name concepts (style words excluded), most used first."""
-    from generec.instructor.guidance import STYLE_VOCABULARY
-
-    counts: dict[str, int] = {}
-    for row in ws.db.query("SELECT tags FROM items WHERE origin = 'human'"):
-        for tag in json.loads(row[0] or "[]"):
-            counts[tag] = counts.get(tag, 0) + 1
-    return tuple(t for t, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if t not in STYLE_VOCABULARY)
-
-
 def parse_instruction(ws: Workspace, text: str, item_id: str | None = None, duration: float | None = None) -> Guidance:
     """Guidance from an instruction about `item_id`, with the embedded parser."""
-    from generec.instructor.parser import ParseContext
+    from generec.instructor.catalogue import catalogue_vocabulary
+    from generec.instructor.parser import DEFAULT_VOCABULARY, ParseContext
 
-    vocabulary = catalogue_vocabulary(ws)
+    catalogue = catalogue_vocabulary(ws.items.all(origin=Origin.HUMAN))  # its tags and title words
     context = ParseContext(
-        **({"vocabulary": vocabulary} if vocabulary else {}), current_item=item_id,
+        vocabulary=catalogue.tags or DEFAULT_VOCABULARY, terms=catalogue.terms, current_item=item_id,
         item_exists=lambda i: ws.items.get(i) is not None, reference_duration_s=duration,
     )  # fmt: skip
     return get_parser().parse(text, context)
@@ -83,13 +74,17 @@ def get_parser():
 
 def user_preference(ws: Workspace, user_id: str, source: str, clicked: np.ndarray, encoder, cache: FeatureCache) -> Preference:
     """The user's preference of `source` from the features (n, 1280) of their clicked covers
-    (`history_covers`); `retriever` reads the current multimodal retriever instead."""
+    (`history_covers`); `retriever` reads the current multimodal retriever instead. `concepts` on
+    a catalogue whose tags are too few for a concept head is `history`, its `fallback` says why."""
     if source not in SOURCES:
         raise InputError(f"unknown preference {source!r}; valid: {', '.join(SOURCES)}")
     if source == "history":
         return Preference(user_id, "history", clicked.mean(0), len(clicked))
     if source == "concepts":
-        head = concept_head(ws, encoder, cache)
+        try:
+            head = concept_head(ws, encoder, cache)
+        except TooFewTags as exc:  # a small or tag-less catalogue: User_Hist, and say so
+            return Preference(user_id, "history", clicked.mean(0), len(clicked), fallback=exc.reason)
         return Preference(user_id, "concepts", head.taste(clicked), len(clicked), head)
     from generec.retrieval.serving import load_current
 
@@ -99,14 +94,18 @@ def user_preference(ws: Workspace, user_id: str, source: str, clicked: np.ndarra
     return retriever_preference(model, user_id)
 
 
-def look_judge(ws: Workspace, user_id: str, encoder, cache: FeatureCache, config: LookJudgeConfig | None = None) -> LookJudge | None:
-    """The user's look judge, or None when the catalogue's tags name too few looks or the user
-    has too few impressions to learn from."""
-    classifier = look_classifier(ws, encoder, cache, config)
+def look_judge_or_reason(
+    ws: Workspace, user_id: str, encoder, cache: FeatureCache, config: LookJudgeConfig | None = None
+) -> tuple[LookJudge | None, str | None]:
+    """(the user's look judge, None), or (None, why there is none)."""
+    cfg = config or LookJudgeConfig()
+    classifier = look_classifier(ws, encoder, cache, cfg)
     if classifier is None:
-        return None
+        return None, f"the catalogue's tags name fewer than 2 looks on >= {cfg.min_items} covers each"
     taste = look_taste(ws, user_id, classifier, encoder, cache)
-    return LookJudge(classifier, taste, classifier.config.margin) if taste is not None else None
+    if taste is None:
+        return None, f"user {user_id} has fewer than {classifier.config.min_impressions} impressions"
+    return LookJudge(classifier, taste, classifier.config.margin), None
 
 
 def edit(
@@ -142,10 +141,19 @@ def edit(
         bridge = load_text_image_bridge(ws)
     hist = Preference(user_id, "history", clicked.mean(0), len(clicked))
     ctx = EditContext(ws, user_id, preference, encoder, cache, bridge, cfg.seed, history=hist.vector)
+    look_note = None
     if guidance is None or guidance.look is None:  # the user's own look: from impressions, else from clicked covers
-        ctx.look_judge = look_judge(ws, user_id, encoder, cache, cfg.looks)
+        ctx.look_judge, why = look_judge_or_reason(ws, user_id, encoder, cache, cfg.looks)
         if ctx.look_judge is None:  # what sets the user's clicked covers apart from the catalogue's
             ctx.look_preference = dataclasses.replace(hist, center=catalogue_center(ws, encoder, cache))
+            need = cfg.clip.restyle_min_clicks if op == "clip" else cfg.cover.restyle_min_clicks
+            if op != "style" and hist.n_history < need:
+                look_note = f"no look applied: no look judge ({why}) and {hist.n_history} clicked covers (a look needs {need})"
+            else:
+                look_note = f"look judged by the user's {hist.n_history} clicked covers (no look judge: {why})"
     # 4. the op writes the new item
     ops: dict[str, Any] = {"cover": CoverEditor(ctx, cfg.cover), "clip": ClipEditor(ctx, cfg.clip), "style": StyleEditor(ctx, cfg.style)}
-    return ops[op](item, guidance)
+    result = ops[op](item, guidance)
+    if look_note:
+        result.notes.append(look_note)
+    return result

@@ -3,6 +3,7 @@
 ```
 workspace/
   generec.db   SQLite: users, items, interactions, instructions, datasets
+  generec.lock held (flock) by the one process writing a multi-step change, e.g. an import
   media/       content-addressed files
   features/    encoder cache keyed by media hash + encoder version
   models/      checkpoints with their config and data hash
@@ -16,17 +17,20 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from generec.errors import WorkspaceError
-from generec.store.db import Database
+from generec.store.db import Database, check_database_file
+from generec.store.lock import exclusive
 from generec.store.media import MediaStore
 from generec.store.repositories import Datasets, Instructions, Interactions, Items, Users
 
 DB_NAME = "generec.db"
+LOCK_NAME = "generec.lock"
+LOCK_TIMEOUT_S = 600.0
 SUBDIRS = ("media", "features", "models", "reports")
 
 
@@ -45,12 +49,14 @@ class Workspace:
         self.interactions = Interactions(db)
         self.instructions = Instructions(db)
         self.datasets = Datasets(db)
+        self._locked = False
 
     @classmethod
     def open(cls, root: str | Path | None = None, create: bool = False) -> Workspace:
         """Open the workspace at `root`; with `create`, make it if it does not exist."""
         root = Path(root) if root is not None else default_path()
         db_path = root / DB_NAME
+        check_database_file(db_path)  # before anything is created beside it
         if not db_path.exists():
             if not create:
                 raise WorkspaceError(
@@ -61,8 +67,16 @@ class Workspace:
                 raise WorkspaceError(f"workspace path {root} exists and is not a directory")
             root.mkdir(parents=True, exist_ok=True)
         for sub in SUBDIRS:
+            if (root / sub).exists() and not (root / sub).is_dir():
+                raise WorkspaceError(f"workspace {root}: {sub} exists and is not a directory")
             (root / sub).mkdir(exist_ok=True)
-        return cls(root, Database(db_path))
+        lock_path = root / LOCK_NAME
+        try:
+            lock_path.touch(exist_ok=True)  # present from the start, so a command that fails leaves the tree as it was
+        except OSError:
+            pass  # a read-only workspace can still be read
+        # two processes opening a new workspace at once: only one runs the migrations
+        return cls(root, Database(db_path, lock=lambda: exclusive(lock_path, "set up its database")))
 
     @property
     def oracle_dir(self) -> Path:
@@ -76,6 +90,23 @@ class Workspace:
 
     def media_path(self, digest: str, mime: str) -> Path:
         return self.media.path(digest, mime)
+
+    @contextmanager
+    def lock(self, what: str, timeout_s: float = LOCK_TIMEOUT_S, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+        """Be the only process writing to this workspace inside the block (re-entrant per object).
+
+        Waits up to `timeout_s` for another holder, calling `on_wait(message)` once, then raises
+        a WorkspaceError saying the workspace is busy.
+        """
+        if self._locked:
+            yield
+            return
+        with exclusive(self.root / LOCK_NAME, what, timeout_s, on_wait):
+            self._locked = True
+            try:
+                yield
+            finally:
+                self._locked = False
 
     def close(self) -> None:
         self.db.close()

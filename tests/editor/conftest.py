@@ -85,3 +85,52 @@ def catalogue(catalogue_root: Path, tmp_path: Path):
     ws = Workspace.open(root)
     yield ws
     ws.close()
+
+
+# a tag-less import: what a new user brings --------------------------------------------------------
+
+TAGLESS_PHOTOS = ("chelsea", "coffee", "astronaut", "rocket", "immunohistochemistry")
+
+
+def write_pyav_video(path: Path, frames: list[np.ndarray], fps: int = 10) -> Path:
+    """An H.264 MP4 written with plain PyAV (not our writer), as a phone or an editor would."""
+    import av
+
+    h, w = frames[0].shape[:2]
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        for frame in frames:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        container.mux(stream.encode())
+    return path
+
+
+def write_tagless_tables(folder: Path) -> Path:
+    """5 tiny two-shot videos, an items table with no tags column, and clicks by ann (v0, v1) and
+    bob (v2, v3, v4): the tables `generec data import` takes. Returns `folder`."""
+    media = folder / "media"
+    media.mkdir(parents=True)
+    for k, name in enumerate(TAGLESS_PHOTOS):
+        nxt = TAGLESS_PHOTOS[(k + 1) % len(TAGLESS_PHOTOS)]
+        write_pyav_video(media / f"v{k}.mp4", shot_frames(photo(name), 15, 96, 64, seed=k) + shot_frames(photo(nxt), 15, 96, 64, seed=k))
+    (folder / "items.csv").write_text("item_id,title,media\n" + "".join(f"v{k},clip {k},v{k}.mp4\n" for k in range(5)))
+    rows = [f"{u},v{i},{1000 + t},click\n" for u, clicks in (("ann", (0, 1)), ("bob", (2, 3, 4))) for t, i in enumerate(clicks)]
+    (folder / "interactions.csv").write_text("user_id,item_id,timestamp,event\n" + "".join(rows))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tagless_tables(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_tagless_tables(tmp_path_factory.mktemp("tagless") / "tables")
+
+
+@pytest.fixture
+def tagless(tagless_tables: Path, tmp_path: Path):
+    """The 5 videos imported with the library's importer into a fresh workspace."""
+    from generec.datasets.importer import import_data
+
+    ws = Workspace.open(tmp_path / "tagless", create=True)
+    import_data(ws, tagless_tables / "items.csv", tagless_tables / "interactions.csv", tagless_tables / "media")
+    yield ws
+    ws.close()

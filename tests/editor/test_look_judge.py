@@ -20,7 +20,7 @@ from generec.encoders.cache import FeatureCache
 from generec.encoders.image import get_image_encoder
 from generec.errors import InputError
 from generec.media.image import encode_image
-from generec.pipeline import edit, look_judge
+from generec.pipeline import edit, look_judge_or_reason
 from generec.types import Event, Interaction, Item, Kind, Media
 from helpers import photo, shot_frames
 
@@ -150,7 +150,7 @@ def test_taste_from_impressions_names_the_clicked_look(catalogue):
 
 def test_cover_clip_and_style_ops_restyle_into_the_clicked_look(catalogue):
     show(catalogue, "food_lover0", add_look_covers(catalogue), clicks="black_and_white")
-    judge = look_judge(catalogue, "food_lover0", get_image_encoder(), FeatureCache.for_workspace(catalogue))
+    judge, _ = look_judge_or_reason(catalogue, "food_lover0", get_image_encoder(), FeatureCache.for_workspace(catalogue))
     assert judge is not None and judge.taste.best == "black_and_white"
     cover = edit(catalogue, "cover", "food_lover0", "m_food_cat")
     assert cover.params["style"] == "black_and_white"
@@ -168,7 +168,7 @@ def test_a_user_who_clicks_the_look_already_shown_gets_no_restyle(catalogue):
     # the judge restyles only when the user's best look beats the image as it is
     shown = add_look_covers(catalogue, looks=("natural", "black_and_white", "cool"))
     show(catalogue, "food_lover1", shown, clicks="natural")
-    judge = look_judge(catalogue, "food_lover1", get_image_encoder(), FeatureCache.for_workspace(catalogue))
+    judge, _ = look_judge_or_reason(catalogue, "food_lover1", get_image_encoder(), FeatureCache.for_workspace(catalogue))
     assert judge is not None and judge.taste.best == "natural"
     assert "style" not in edit(catalogue, "cover", "food_lover1", "m_food_cat").params
 

@@ -110,6 +110,14 @@ def test_images_land_in_text_space_as_class_name_mixtures(zero_shot, photos, cac
     assert int(np.argmax(sim[0])) in CATS | {383}  # a cat class or Madagascar cat
 
 
+def test_encode_texts_gives_the_text_encoders_unit_vectors(zero_shot):
+    # the name the bridges call (`TextImageBridge.score`, `text_direction`); once misspelled `encodetext_list`
+    e = zero_shot.encode_texts(["a cat", "a truck"])
+    assert e.shape == (2, 384)
+    np.testing.assert_allclose(e, zero_shot.text_encoder.encode(["a cat", "a truck"]), atol=1e-6)
+    assert not hasattr(zero_shot, "encodetext_list")
+
+
 def test_text_direction_favours_cat_frames(zero_shot, photos):
     d = zero_shot.text_direction(["cat", "dog", "coffee"])  # (3, 1280)
     assert d.shape == (3, 1280) and d.dtype == np.float32

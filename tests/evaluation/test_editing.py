@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import shutil
 
@@ -26,13 +27,17 @@ def test_editor_protocol_on_the_tiny_benchmark(bench_copy):
     cfg = EditorEvalConfig(n_users=3, ks=(1, 2), seed=0)
     report = evaluate_editor(bench_copy, get_image_encoder(), cfg)
     assert set(report.covers) == set(COVER_ROWS) and set(report.clips) == set(CLIP_ROWS)
-    for rows, metrics in ((report.covers, ("cos", "ps", "ctr")), (report.clips, ("cos", "ps", "watch", "seconds"))):
+    for rows, metrics in ((report.covers, ("cos", "ps", "ctr", "ctr_label")), (report.clips, ("cos", "ps", "watch", "seconds", "watch_label"))):
         for vals in rows.values():
             assert set(vals) == {f"{m}@{k}" for m in metrics for k in (1, 2)}
             assert all(np.isfinite(v) for v in vals.values())
     # probabilities and shares are probabilities and shares
     assert all(0 < r["ctr@2"] < 1 for r in report.covers.values())
     assert all(0 < r["watch@2"] <= 1 for r in report.clips.values())
+    # every row is scored from the pixels shown, through the judge; the label score is only a column beside it
+    assert report.info["scored_by"].startswith("pixels") and report.info["look_tags"] is True
+    assert all(r["ctr@2"] != r["ctr_label@2"] for r in report.covers.values())
+    assert report.info["frames_judged"] > 0
     # the tiny benchmark's 30 videos carry too few look tags (5 per look) for a look classifier:
     # looks are judged by the centred User_Hist
     assert report.info["look_classes"] == [] and report.info["users_with_look_judge"] == 0
@@ -61,11 +66,30 @@ def test_protocol_judges_looks_from_impressions_when_covers_carry_look_tags(benc
     assert len(report.info["look_classes"]) >= 2 and report.info["users_with_look_judge"] == 3
     assert all(0 < r["ctr@2"] < 1 for r in report.covers.values())
     assert (bench_copy.root / "models" / "look_classifier" / "classifier.json").is_file()
+    # with the look words removed from the tags the product reads, no look is left to learn; the stored tags stay
+    stripped = evaluate_editor(bench_copy, get_image_encoder(), dataclasses.replace(cfg, strip_look_tags=True))
+    assert stripped.info["look_classes"] == [] and stripped.info["look_tags"] is False
+    assert any(t in oracle.styles for i in bench_copy.items.all() for t in i.tags)
+
+
+def test_look_tags_are_removed_in_a_view_only(bench_copy):
+    from generec.datasets.tags import ALL_LOOK_WORDS
+    from generec.evaluation.protocols import catalogue_without_look_tags
+
+    before = {i.id: i.tags for i in bench_copy.items.all()}
+    bench_copy.db.query("UPDATE items SET tags = ? WHERE id = ?", (json.dumps(["cat", "noir", "Sunny", "vlog"]), next(iter(before))))
+    with catalogue_without_look_tags(bench_copy) as view:
+        tags = {i.id: i.tags for i in view.items.all()}
+        assert tags[next(iter(before))] == ["cat", "vlog"]
+        assert not {t.lower() for ts in tags.values() for t in ts} & ALL_LOOK_WORDS
+        assert view.oracle_dir.is_dir() and view.root != bench_copy.root
+    assert bench_copy.items.get(next(iter(before))).tags == ["cat", "noir", "Sunny", "vlog"]
 
 
 def test_protocol_needs_a_benchmark_workspace(workspace):
-    with pytest.raises(WorkspaceError, match="no oracle"):
-        evaluate_editor(workspace, get_image_encoder(), EditorEvalConfig(n_users=2))
+    for strip in (False, True):
+        with pytest.raises(WorkspaceError, match=f"no oracle at {workspace.root}"):
+            evaluate_editor(workspace, get_image_encoder(), EditorEvalConfig(n_users=2, strip_look_tags=strip))
 
 
 def test_bench_editor_reports_ratios(bench_copy):

@@ -9,6 +9,7 @@ import pytest
 
 from generec.errors import InputError
 from generec.instructor.guidance import Guidance
+from generec.instructor.activation import ActivationConfig
 from generec.instructor.instructor import NO_CREATOR, Instructor, InstructorConfig, apply, session_from_instructions
 from generec.pipeline import get_parser
 from generec.retrieval import RETRIEVERS
@@ -71,6 +72,7 @@ def test_too_long_for_the_top_candidates_is_a_clip(instructor, fan):
     assert g.mode == "repurpose" and g.edit_op == "clip" and g.target_item is not None
     assert concept in g.include and g.max_duration_s == 2.0 and g.user_vector == "history+instruction"
     assert "too long" in g.notes[-1]
+    assert not g.mode_explicit  # "show me" asked to retrieve; activation chose to repurpose
 
 
 def test_explicit_create_and_skip_streaks(instructor, fan):
@@ -163,3 +165,16 @@ def test_apply_repurpose_edits_the_target(instructor, fan, bench):
     assert fallback.mode == "retrieve" and fallback.edits == [] and any("could not clip" in n for n in fallback.notes)
     with pytest.raises(InputError, match="k must be"):
         apply(bench, fan, g, k=0)
+
+
+def test_activation_checks_what_the_feed_would_serve(bench, fan):
+    """The "no candidate satisfies" check and the served feed agree, even when the retriever's
+    top-k (here 1) shows none of what was asked but the constrained pool the feed draws from does."""
+    small = Instructor(bench, get_parser(), config=InstructorConfig(activation=ActivationConfig(k=1)), clock=lambda: NOW)
+    top = small.retriever().recommend(fan, 1, exclude_seen=True).items[0].item_id
+    concept = next(c for c in PLAIN if c not in bench.items.get(top).tags)
+    g = small(fan, f"more {concept}", session="agree")
+    feed = small.apply(fan, g, 3, session="agree")
+    assert g.mode == "retrieve", g.notes
+    assert concept in bench.items.get(feed.item_ids[0]).tags
+

@@ -14,7 +14,7 @@ import pytest
 
 from generec.errors import InputError
 from generec.instructor.guidance import Guidance
-from generec.instructor.llm import LLMConfig, LLMParser, system_prompt
+from generec.instructor.llm import LLMConfig, LLMParser, build_parser, parser_settings, system_prompt
 
 EMAIL = "jane.doe@example.com"
 
@@ -281,3 +281,23 @@ def test_real_embedded_parser_is_the_fallback(server):
     g = parser.parse("show me cats", context)
     assert g.source == "embedded" and g.notes[-1] == "llm fallback: reply is not JSON"
     assert "cat" in g.include
+
+
+def test_parser_settings_from_a_config_file_and_flags(tmp_path, server):
+    config = tmp_path / "generec.toml"
+    config.write_text(f'[parser]\nbackend = "llm"\n[parser.llm]\nurl = "{server.url}"\nmodel = "from-file"\n')
+    settings = parser_settings(config)
+    assert (settings.backend, settings.llm.url, settings.llm.model) == ("llm", server.url, "from-file")
+    assert parser_settings(config, model="from-flag").llm.model == "from-flag"  # flags override the file
+    assert parser_settings().backend == "embedded"
+    with pytest.raises(InputError, match="need --parser llm"):
+        parser_settings(url=server.url)
+    with pytest.raises(InputError, match="unknown parser 'gpt'"):
+        parser_settings(backend="gpt")
+    fallback = EchoParser()
+    assert build_parser(parser_settings(), fallback) is fallback
+    server.answer({"mode": "retrieve", "include": ["space"]})
+    g = build_parser(settings, fallback).parse("space please", Context())
+    assert (g.source, g.include, fallback.calls) == ("llm:from-file", ("space",), 0)
+    assert server.requests[-1]["body"]["model"] == "from-file"
+

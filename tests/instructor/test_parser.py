@@ -2,33 +2,12 @@ from __future__ import annotations
 
 import statistics
 
-import numpy as np
 import pytest
 
 from generec.errors import InputError
-from generec.instructor.guidance import STYLE_VOCABULARY, Guidance
-from generec.instructor.parser import (
-    CLARIFY_WHAT,
-    STYLE_OPPOSITE,
-    STYLE_PHRASES,
-    EmbeddedParser,
-    ParseContext,
-    ParserConfig,
-    Reference,
-    Speller,
-    Tokens,
-    combine_durations,
-    extract_durations,
-    find_references,
-    find_styles,
-    mode_probabilities,
-    normalise_item_id,
-    polarity_scan,
-    resolve_reference,
-    tag_cues,
-    time_parse,
-    tokenize,
-)
+from generec.instructor.guidance import Guidance
+from generec.instructor.evaluate import time_parse
+from generec.instructor.parser import CLARIFY_WHAT, EmbeddedParser, ParseContext
 
 FEED = ("v00010", "v00020", "v00030", "v00040")
 CURRENT = "v00042"
@@ -42,157 +21,6 @@ def parser() -> EmbeddedParser:
 
 def parse(parser: EmbeddedParser, text: str, **context) -> Guidance:
     return parser.parse(text, ParseContext(**context))
-
-
-# -- pure components (no model) ---------------------------------------------------------------------
-
-
-def test_tokenize_splits_hyphenated_words_and_keeps_ranges():
-    assert tokenize("Hand-drawn, faster-paced 5-10 sec") == [
-        "hand", "drawn", ",", "faster", "paced", "5", "-", "10", "sec",
-    ]  # fmt: skip
-    assert tokenize("b&w w/ cats w/o text") == ["b", "&", "w", "with", "cats", "without", "text"]
-    assert tokenize("item v00123, the 2nd one, 1:30, #3") == [
-        "item", "v00123", ",", "the", "2nd", "one", ",", "1:30", ",", "#", "3",
-    ]  # fmt: skip
-
-
-def durations(text: str, trim: bool = False) -> tuple[float | None, float | None]:
-    low, high, _ = combine_durations(extract_durations(Tokens(tokenize(text)), trim), tolerance=0.25)
-    return low, high
-
-
-@pytest.mark.parametrize(
-    ("text", "low", "high"),
-    [
-        ("under 10 seconds", None, 10.0),
-        ("less than half a minute", None, 30.0),
-        ("at least 20 s", 20.0, None),
-        ("under 1:30", None, 90.0),
-        ("between 5 and 10 seconds", 5.0, 10.0),
-        ("between thirty seconds and a minute", 30.0, 60.0),
-        ("5-10 sec clips", 5.0, 10.0),
-        ("from 10 to 20 seconds", 10.0, 20.0),
-        ("shorter than 15s", None, 15.0),
-        ("longer than a minute", 60.0, None),
-        ("20 seconds max", None, 20.0),
-        ("fifteen seconds or longer", 15.0, None),
-        ("1 min 30 s or less", None, 90.0),
-        ("a minute and a half at most", None, 90.0),
-        ("two and a half minutes tops", None, 150.0),
-        ("a quarter of a minute or shorter", None, 15.0),
-        ("twenty-five seconds or more", 25.0, None),
-        ("nothing longer than 40s", None, 40.0),  # a negated comparator flips
-        ("no clips under 8 seconds", 8.0, None),
-        ("nothing over 1:00", None, 60.0),
-        ("no more than 45 seconds", None, 45.0),
-        # bare or approximate lengths are +-25 %
-        ("a minute or so", 45.0, 75.0),
-        ("two minutes", 90.0, 150.0),
-        ("ten secs", 7.5, 12.5),
-        ("30sec", 22.5, 37.5),
-        ("videos about 1:30 long", 67.5, 112.5),
-        ("roughly 45s", 33.75, 56.25),
-        # not lengths
-        ("the second one", None, None),
-        ("wait a second", None, None),
-        ("top 5 videos", None, None),
-        ("item v00030", None, None),
-    ],
-)
-def test_extract_durations(text, low, high):
-    assert durations(text) == (low, high)
-
-
-def test_trim_to_is_a_maximum_only_with_a_trim_verb():
-    assert durations("trim it to 10 seconds", trim=True) == (None, 10.0)
-    assert durations("to 10 seconds") == (7.5, 12.5)
-
-
-def test_contradictory_durations_keep_the_last():
-    low, high, notes = combine_durations(extract_durations(Tokens(tokenize("over 2 minutes, under 30 seconds"))), 0.25)
-    assert (low, high) == (None, 30.0) and notes
-
-
-def test_find_references_kinds_and_positions():
-    t = Tokens(tokenize("make the second one like this, then #3, the last video, item v12 and it"))
-    refs = find_references(t, is_content=lambda w: False)
-    assert [(r.kind, r.value) for r in refs] == [
-        ("feed", 2), ("deictic", None), ("feed", 3), ("feed", -1), ("id", "v12"), ("pronoun", None),
-    ]  # fmt: skip
-    # "that" introducing a clause or modifying a topic is not a reference
-    assert find_references(Tokens(tokenize("anything that isn't food")), lambda w: False) == []
-    assert find_references(Tokens(tokenize("that microscope stuff")), lambda w: w == "microscope") == []
-
-
-def test_resolve_reference_never_raises():
-    cfg = ParserConfig()
-    ctx = ParseContext(last_feed=FEED, current_item=CURRENT, item_exists=KNOWN.__contains__)
-    assert resolve_reference(Reference("feed", 2, 0, 1), ctx, cfg) == ("v00020", None)
-    assert resolve_reference(Reference("feed", -1, 0, 1), ctx, cfg) == ("v00040", None)
-    assert resolve_reference(Reference("deictic", None, 0, 1), ctx, cfg) == (CURRENT, None)
-    assert resolve_reference(Reference("id", "v12", 0, 1), ctx, cfg) == ("v00012", None)
-    target, question = resolve_reference(Reference("feed", 7, 0, 1), ctx, cfg)
-    assert target is None and "only showed you 4" in question
-    target, question = resolve_reference(Reference("id", "v999", 0, 1), ctx, cfg)
-    assert target is None and "can't find item v999" in question
-    target, question = resolve_reference(Reference("deictic", None, 0, 1), ParseContext(), cfg)
-    assert target is None and "Which video" in question
-    assert normalise_item_id("V7", cfg) == ["v7", "v00007"]
-
-
-def scan(text: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    t = Tokens(tokenize(text))
-    styles = find_styles(t)
-    tag_cues(t)
-    chunks, styled = polarity_scan(t, styles)
-    return [(" ".join(c.words), c.polarity) for c in chunks], [(m.style, p) for m, p in styled]
-
-
-@pytest.mark.parametrize(
-    ("text", "chunks"),
-    [
-        ("no cats but more dogs", [("cats", "exclude"), ("dogs", "include")]),
-        ("no cats, dogs or birds", [("cats", "exclude"), ("dogs", "exclude"), ("birds", "exclude")]),
-        ("no cats, show me dogs", [("cats", "exclude"), ("dogs", "include")]),
-        ("less people more animals", [("people", "exclude"), ("animals", "include")]),
-        ("I don't want to see any more paintings", [("paintings", "exclude")]),
-        ("anything but news", [("news", "exclude")]),
-        ("flowers yes, buildings no", [("flowers", "neutral"), ("buildings", "exclude")]),
-        ("I'd rather see plants than buildings", [("plants", "include"), ("buildings", "exclude")]),
-        ("I don't mind animals but no people", [("animals", "include"), ("people", "exclude")]),
-        ("without text about architecture", [("text", "exclude"), ("architecture", "neutral")]),
-    ],
-)
-def test_polarity_scope(text, chunks):
-    assert scan(text)[0] == chunks
-
-
-def test_style_lexicon_covers_the_vocabulary():
-    assert set(STYLE_PHRASES) == set(STYLE_VOCABULARY) == set(STYLE_OPPOSITE)
-    assert {v for v in STYLE_OPPOSITE.values() if v} <= set(STYLE_VOCABULARY)
-
-
-def test_negated_styles():
-    assert scan("less dark")[1] == [("dark", "exclude")]
-    assert scan("your videos are too dark")[1] == [("dark", "exclude")]
-    assert scan("no text, calm")[1] == [("calm", "include")]  # the comma ends the negation for styles
-
-
-def test_speller_corrects_only_non_words():
-    lexicon = {"cats", "show", "flowers", "something"}
-    speller = Speller(lexicon, frozenset({"boats", "somethin"}), 0.8, frozenset({"show"}))
-    assert speller.correct("caats")[0] == "cats"
-    assert speller.correct("boats") == ("boats", 1.0)  # a real word is never "corrected"
-    assert speller.correct("somethin")[0] == "something"  # long and nearly identical
-    assert speller.correct("sho")[0] == "show"
-    assert speller.correct("moar") == ("more", 1.0)
-
-
-def test_mode_probabilities_is_a_softmax_over_modes():
-    exemplars = np.eye(3, dtype=np.float32)
-    probs = mode_probabilities(np.array([1.0, 0.0, 0.0], np.float32), exemplars, ["a", "b", "c"], 0.05, 1)
-    assert set(probs) == {"a", "b", "c"} and abs(sum(probs.values()) - 1) < 1e-6 and probs["a"] > 0.99
 
 
 # -- the parser, end to end (real MiniLM) -------------------------------------------------------------
@@ -313,9 +141,10 @@ def test_style_strength(parser):
     assert parse(parser, "brighter").style_strength is None
 
 
-def test_relative_durations_are_notes_or_use_the_reference_length(parser):
-    g = parse(parser, "shorter ones")
-    assert g.max_duration_s is None and "relative_duration:shorter" in g.notes and g.clarify is None
+def test_relative_durations_use_the_reference_length_or_ask(parser):
+    g = parse(parser, "shorter ones")  # shorter than what: no video in question, no history
+    assert g.max_duration_s is None and "relative_duration:shorter" in g.notes and g.clarify is not None
+    assert g.confidence <= 0.4
     g = parse(parser, "make it shorter", current_item=CURRENT, reference_duration_s=20.0)
     assert (g.mode, g.edit_op, g.max_duration_s) == ("repurpose", "clip", 12.0)
     assert parse(parser, "longer videos", reference_duration_s=20.0).min_duration_s == 30.0
@@ -422,3 +251,134 @@ def test_latency_median_under_20ms(parser):
     ]  # fmt: skip
     parser._cache.clear()  # fresh phrases: each needs its one encoder call
     assert statistics.median(time_parse(parser, texts)) < 20.0
+
+
+# -- as people type (issue 10) ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "exclude"),
+    [
+        ("why do you keep showing me space stuff", ["space"]),
+        ("why so many people??", ["person"]),
+        ("cats are the worst, stop", ["animal"]),
+        ("what's with all the buildings lately", ["architecture"]),
+        ("these space videos are boring", ["space"]),
+        ("this feed is all dogs, it's getting old", ["animal"]),
+        ("i'm allergic to cats", ["animal"]),
+    ],
+)
+def test_complaints_and_objecting_questions_exclude(parser, text, exclude):
+    g = parse(parser, text)
+    assert (list(g.include), list(g.exclude), g.clarify) == ([], exclude, None)
+
+
+def test_a_question_that_asks_still_includes(parser):
+    assert parse(parser, "can you show me more dogs?").include == ("animal",)
+    assert parse(parser, "what happened to the science videos? i liked those").include == ("science",)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "oh great, more food videos, just what i wanted",
+        "wow, another food video, amazing",
+        "yeah because i totally need more food",
+        "love how it's all food all the time",
+    ],
+)
+def test_sarcasm_never_includes(parser, text):
+    g = parse(parser, text)
+    assert g.include == () and (g.exclude == ("food",) or g.clarify is not None)
+    assert any("sarcasm" in n for n in g.notes)
+
+
+@pytest.mark.parametrize(
+    ("text", "include", "exclude"),
+    [
+        ("i don't hate dogs", ["animal"], []),  # a double negation: at most a mild want, never an exclude
+        ("don't stop the cat videos", ["animal"], []),  # a negated "stop" wants them
+        ("never get tired of cat videos", ["animal"], []),
+        ("cats? no.", [], ["animal"]),  # a trailing "no" answers the question before it
+        ("more food? nope", [], ["food"]),
+        ("i don't want no cats", [], ["animal"]),  # negative concord only insists
+        ("no more cats please, dogs are fine", ["animal"], ["cats"]),  # not all animals: only the cats go
+    ],
+)
+def test_double_negation_negated_stop_and_a_trailing_no(parser, text, include, exclude):
+    g = parse(parser, text)
+    assert (list(g.include), list(g.exclude)) == (include, exclude)
+
+
+def test_sincere_praise_is_not_sarcasm(parser):
+    assert parse(parser, "great, more food videos please").include == ("food",)
+    assert parse(parser, "i love food").include == ("food",)
+
+
+@pytest.mark.parametrize(
+    ("text", "include", "exclude", "clarify"),
+    [
+        ("no cats. actually wait, I do want cats", ["animal"], [], False),
+        ("show me food, no wait, space", ["space"], [], False),
+        ("more people, sorry i meant plants", ["plant"], [], False),
+        ("show me dogs, actually make that cats", ["animal"], [], False),
+        ("more text videos. actually no, fewer", [], ["text"], False),
+        ("no more food, oh wait i take that back", [], [], True),
+    ],
+)
+def test_corrections_inside_one_turn(parser, text, include, exclude, clarify):
+    g = parse(parser, text)
+    assert (list(g.include), list(g.exclude), g.clarify is not None, g.mode) == (include, exclude, clarify, "retrieve")
+
+
+def test_shorter_and_longer_are_relative_to_what_the_user_watches(parser):
+    g = parse(parser, "shorter videos pls", usual_duration_s=20.0)
+    assert (g.max_duration_s, g.min_duration_s, g.clarify) == (12.0, None, None)
+    assert any("usual length" in n for n in g.notes)
+    assert parse(parser, "longer ones", usual_duration_s=20.0).min_duration_s == 30.0
+    assert parse(parser, "these are too long", usual_duration_s=30.0).max_duration_s == 18.0
+    # the video in question wins over the history
+    assert parse(parser, "longer ones", usual_duration_s=20.0, reference_duration_s=10.0).min_duration_s == 15.0
+
+
+def test_misspelled_words_never_become_concepts(parser):
+    g = parse(parser, "shwo me plnats")
+    assert g.include == ("plant",) and any("'plnats' as 'plants'" in n for n in g.notes)
+    g = parse(parser, "xqzv flowrs")
+    assert g.include == ("plant",)
+    assert "xqzv" not in g.include + g.exclude
+
+
+def test_fuzzy_matches_go_to_the_catalogue_vocabulary(parser):
+    vocabulary = ("cooking", "football", "guitar", "ukulele")
+    g = parse(parser, "more ukulel", vocabulary=vocabulary)
+    assert g.include == ("ukulele",) and any("'ukulel' as 'ukulele'" in n for n in g.notes)
+
+
+def test_diet_and_aversions_exclude(parser):
+    g = parse(parser, "i'm vegan so no meat videos")
+    assert (g.include, g.exclude) == ((), ("food",))
+    assert parse(parser, "i'm vegan so no meat videos", vocabulary=("cooking", "football", "guitar")).exclude == ("cooking",)
+
+
+@pytest.mark.parametrize(
+    "text", ["quiero videos de gatos", "montre-moi des animaux", "mehr Katzen bitte", "猫の動画", "больше котов"]
+)
+def test_other_languages_get_a_question_not_a_wrong_reading(parser, text):
+    g = parse(parser, text)
+    assert g.clarify is not None and g.include == () and g.exclude == () and g.confidence <= 0.2
+
+
+def test_a_catalogue_tag_that_names_a_concept_gets_its_words(parser):
+    vocabulary = ("cooking", "football", "guitar", "cats")
+    assert parse(parser, "i want to learn to cook pasta", vocabulary=vocabulary).include == ("cooking",)
+    assert parse(parser, "recipes please", vocabulary=vocabulary).include == ("cooking",)
+
+
+def test_title_words_of_the_catalogue_ground_to_their_tag(parser):
+    vocabulary = ("cooking", "football", "guitar")
+    assert parse(parser, "more messi", vocabulary=vocabulary).include != ("football",)
+    terms = (("messi", "football"), ("strumming", "guitar"))
+    assert parse(parser, "more messi", vocabulary=vocabulary, terms=terms).include == ("football",)
+    assert parse(parser, "no strumming", vocabulary=vocabulary, terms=terms).exclude == ("guitar",)
+

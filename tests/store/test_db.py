@@ -49,3 +49,22 @@ def test_failed_transaction_leaves_file_byte_identical(tmp_path):
             Users(db).add_many([User("a")])  # duplicate id: the whole block rolls back
     assert Users(db).ids() == ["a"]
     assert path.read_bytes() == before
+
+
+def test_a_file_that_is_not_sqlite_is_a_clear_error(tmp_path):
+    path = tmp_path / "g.db"
+    path.write_text("these are my notes, not a database\n" * 20)
+    with pytest.raises(WorkspaceError, match="g.db is not a readable generec database: expected an SQLite file"):
+        Database(path)
+    assert path.read_text().startswith("these are my notes")
+
+
+@pytest.mark.parametrize("data", [b"x", b"SQLite format 2\x00" + bytes(90)], ids=["one_byte", "shorter_than_a_header"])
+def test_a_short_file_that_is_not_sqlite_is_refused_not_overwritten(tmp_path, data):
+    # SQLite takes a file under its 100-byte header for an empty database and writes a schema over it.
+    path = tmp_path / "g.db"
+    path.write_bytes(data)
+    with pytest.raises(WorkspaceError, match="g.db is not a readable generec database"):
+        Database(path)
+    assert path.read_bytes() == data
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.db"]  # no journal either

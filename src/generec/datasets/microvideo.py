@@ -31,7 +31,8 @@ from generec.datasets.simulator import (
     sample_tastes,
     simulate_log,
 )
-from generec.datasets.styles import STYLES, apply_style
+from generec.datasets.styles import COLOUR_STYLES, STYLES, apply_style, is_colourless, sample_style_params
+from generec.datasets.tags import CONCEPT_WORDS, title_and_tags  # noqa: F401  (CONCEPT_WORDS: activation study)
 from generec.errors import InputError
 from generec.media.image import encode_image
 from generec.media.video import write_mp4
@@ -40,7 +41,9 @@ from generec.workspace import Workspace
 
 TRUTH_FILE = "truth.json"
 JUDGE_FILE = "judge.pkl"
-TRUTH_VERSION = 1
+JUDGE_REPORT_FILE = "judge.json"
+JUDGE_SAMPLES = (0.35, 0.6, 0.85)  # where in each segment the judge's training frames are taken
+TRUTH_VERSION = 2
 START_TS = 1_700_000_000.0  # the log's clock starts here (seconds since the epoch)
 DAY = 86_400.0
 
@@ -61,6 +64,7 @@ class MicrovideoConfig:
     n_creators: int = 150
     seed: int = 0
     workers: int = 0  # 0: one per CPU core
+    judge_stills: int = 6  # extra styled photo crops per video, for the judge's training only
     simulator: SimulatorConfig = field(default_factory=SimulatorConfig)
 
 
@@ -73,23 +77,6 @@ SIZES: dict[str, MicrovideoConfig] = {
     "default": MicrovideoConfig(),
 }  # fmt: skip
 
-CONCEPT_WORDS = {
-    "animal": ("animals", "pets", "wildlife"),
-    "person": ("people", "portraits", "faces"),
-    "food": ("food", "snacks", "cooking"),
-    "plant": ("plants", "flowers", "garden"),
-    "architecture": ("architecture", "buildings", "city"),
-    "space": ("space", "astronomy", "cosmos"),
-    "texture": ("textures", "patterns", "surfaces"),
-    "text": ("text", "documents", "typography"),
-    "science": ("science", "lab", "microscopy"),
-    "art": ("art", "painting", "design"),
-}
-TITLE_FORMS = ("{adj} {word}", "{word} {noun}", "my {word} {noun}", "{adj} {word} {noun}", "{word} you need to see")
-ADJECTIVES = ("amazing", "daily", "quick", "relaxing", "best", "weird", "tiny", "epic", "calm", "new")
-NOUNS = ("moments", "clip", "compilation", "vlog", "short", "tour", "highlights", "story")
-
-
 @dataclass(frozen=True)
 class SegmentPlan:
     n_frames: int
@@ -97,6 +84,7 @@ class SegmentPlan:
     concept: int
     style: int
     strength: float
+    params: tuple[tuple[str, float], ...]  # the look's family member (styles.sample_style_params)
     motion: str  # pan | zoom
     window0: tuple[float, float, float, float]  # x, y, w, h in photo pixels
     window1: tuple[float, float, float, float]
@@ -133,6 +121,7 @@ class BuildReport:
     photo_set: str
     judge_concept_accuracy: float
     judge_style_accuracy: float
+    judge_test_videos: int  # the held-out videos the judge's accuracies are measured on
     split: dict[str, float]
     seconds: float
     workers: int
@@ -148,6 +137,15 @@ def _window(rng: np.random.Generator, photo_hw: tuple[int, int], aspect: float, 
     return (float(rng.uniform(0, pw - w)), float(rng.uniform(0, ph - h)), float(w), float(h))
 
 
+_COLOURLESS: dict[str, bool] = {}
+
+
+def _colourless(photo: Photo) -> bool:
+    if photo.name not in _COLOURLESS:
+        _COLOURLESS[photo.name] = is_colourless(photo.image)
+    return _COLOURLESS[photo.name]
+
+
 def plan_video(index: int, cfg: MicrovideoConfig, photos: list[Photo], concepts: list[str]) -> VideoPlan:
     rng = np.random.default_rng([cfg.seed, index])
     fps = int(rng.choice(cfg.fps_choices))
@@ -160,11 +158,16 @@ def plan_video(index: int, cfg: MicrovideoConfig, photos: list[Photo], concepts:
     by_concept = {c: [i for i, p in enumerate(photos) if p.concept == concepts[c]] for c in range(len(concepts))}
     main_concept = int(rng.integers(len(concepts)))
     main_style = int(rng.integers(len(STYLES)))
+    params: dict[int, tuple[tuple[str, float], ...]] = {}  # one member of each look's family per video
     segments = []
     for k in range(n_seg):
         concept = main_concept if rng.random() < 0.55 else int(rng.integers(len(concepts)))
         style = main_style if rng.random() < 0.5 else int(rng.integers(len(STYLES)))
         photo = int(rng.choice(by_concept[concept]))
+        if STYLES[style] in COLOUR_STYLES and _colourless(photos[photo]):  # a filter nobody could see: redraw it
+            style = int(rng.choice([s for s in range(len(STYLES)) if STYLES[s] not in COLOUR_STYLES]))
+        if style not in params:
+            params[style] = tuple(sorted(sample_style_params(STYLES[style], rng).items()))
         hw = photos[photo].image.shape[:2]
         aspect = width / height
         motion = "pan" if rng.random() < 0.5 else "zoom"
@@ -181,7 +184,7 @@ def plan_video(index: int, cfg: MicrovideoConfig, photos: list[Photo], concepts:
             w1 = (cx - w * s1 / max(s0, s1) / 2, cy - h * s1 / max(s0, s1) / 2, w * s1 / max(s0, s1), h * s1 / max(s0, s1))
         segments.append(SegmentPlan(
             n_frames=int(bounds[k + 1] - bounds[k]), photo=photo, concept=concept, style=style,
-            strength=float(rng.uniform(0.75, 1.0)), motion=motion, window0=w0, window1=w1,
+            strength=float(rng.uniform(0.75, 1.0)), params=params[style], motion=motion, window0=w0, window1=w1,
         ))  # fmt: skip
     return VideoPlan(index, fps, width, height, tuple(segments), crossfade=max(1, round(0.3 * fps)))
 
@@ -197,7 +200,7 @@ def render_segment(seg: SegmentPlan, photo: np.ndarray, width: int, height: int)
     bottom = int(np.ceil(max(y0 + h0, y1 + h1)))
     f = min(2.0, 1.25 * width / min(w0, w1))  # region pixels per photo pixel
     region = cv2.resize(photo[top:bottom, left:right], None, fx=f, fy=f, interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR)
-    region = apply_style(region, STYLES[seg.style], seg.strength)
+    region = apply_style(region, STYLES[seg.style], seg.strength, dict(seg.params))
     frames = []
     for k in range(seg.n_frames):
         a = k / max(1, seg.n_frames - 1)
@@ -244,32 +247,30 @@ def _job(args: tuple[int, MicrovideoConfig, list[str], str]) -> dict:
     path = Path(tmp_dir) / f"{index:06d}.mp4"
     info = write_mp4(path, frames, fps=plan.fps, crf=26)
     samples = []
-    for seg in truth.segments:  # judge training frames: a quarter and three quarters in
-        for t in (seg.start + 0.3 * (seg.end - seg.start), seg.start + 0.75 * (seg.end - seg.start)):
+    for seg in truth.segments:  # the judge's frames: three inside each segment
+        for share in JUDGE_SAMPLES:
+            t = seg.start + share * (seg.end - seg.start)
             samples.append((judge_features(frames[min(len(frames) - 1, int(t * plan.fps))]), seg.concept, seg.style))
+    stills = [(judge_features(im), c, s) for im, c, s in judge_stills(index, cfg, _PHOTOS, concepts, plan.width, plan.height)]
     cover = encode_image(frames[0], "PNG")
-    return {"index": index, "path": str(path), "info": info, "truth": truth, "cover": cover, "samples": samples}
+    return {"index": index, "path": str(path), "info": info, "truth": truth, "cover": cover, "samples": samples, "stills": stills}
 
 
-# 4. metadata the system may read: titles and noisy tags ---------------------------------------
-
-
-def _title_and_tags(truth: VideoTruth, main_concept: int, concepts: list[str], rng: np.random.Generator) -> tuple[str, list[str]]:
-    shown = concepts[main_concept] if rng.random() > 0.15 else concepts[int(rng.integers(len(concepts)))]
-    word = str(rng.choice(CONCEPT_WORDS.get(shown, (shown,))))
-    form = str(rng.choice(TITLE_FORMS))
-    title = form.format(adj=rng.choice(ADJECTIVES), word=word, noun=rng.choice(NOUNS)).capitalize()
-    tags = []
-    if rng.random() < 0.85:
-        tags.append(concepts[main_concept])
-    for seg in truth.segments:
-        if rng.random() < 0.3:
-            tags.append(concepts[seg.concept])
-    if rng.random() < 0.3:
-        tags.append(STYLES[truth.segments[0].style])
-    if rng.random() < 0.15:
-        tags.append(concepts[int(rng.integers(len(concepts)))])
-    return title, list(dict.fromkeys(tags))
+def judge_stills(index: int, cfg: MicrovideoConfig, photos: list[Photo], concepts: list[str], width: int, height: int) -> list[tuple[np.ndarray, int, int]]:
+    """`cfg.judge_stills` still frames (image, concept, style): random photo crops, each in a random
+    member of a random look's family, rendered as a segment would be. Training data for the judge
+    only; they belong to no video."""
+    rng = np.random.default_rng([cfg.seed, index, 7])
+    out = []
+    for _ in range(cfg.judge_stills):
+        concept = int(rng.integers(len(concepts)))
+        photo = int(rng.choice([i for i, p in enumerate(photos) if p.concept == concepts[concept]]))
+        looks = [s for s in range(len(STYLES)) if not (STYLES[s] in COLOUR_STYLES and _colourless(photos[photo]))]
+        style = int(rng.choice(looks))
+        window = _window(rng, photos[photo].image.shape[:2], width / height, float(rng.uniform(0.35, 1.0)))
+        seg = SegmentPlan(1, photo, concept, style, float(rng.uniform(0.75, 1.0)), tuple(sorted(sample_style_params(STYLES[style], rng).items())), "pan", window, window)
+        out.append((render_segment(seg, photos[photo].image, width, height)[0], concept, style))
+    return out
 
 
 # 5. the whole build ---------------------------------------------------------------------------
@@ -337,9 +338,15 @@ def build_microvideo(
             progress("simulate", 1, 1)
 
         # 4. the judge, trained on ground truth frames
-        feats = np.stack([s[0] for r in results for s in r["samples"]])
+        if progress:
+            progress("judge", 0, 1)
+        rows = [(s, r["index"]) for r in results for s in r["samples"]] + [(s, -1) for r in results for s in r["stills"]]
         judge = Judge(len(concepts), len(STYLES), seed=cfg.seed)
-        judge_report = judge.fit_report(feats, np.array([s[1] for r in results for s in r["samples"]]), np.array([s[2] for r in results for s in r["samples"]]))
+        judge_report = judge.fit_report(
+            np.stack([s[0] for s, _ in rows]), np.array([s[1] for s, _ in rows]), np.array([s[2] for s, _ in rows]), np.array([v for _, v in rows])
+        )  # held out: whole videos; the stills only ever train
+        if progress:
+            progress("judge", 1, 1)
 
         # 5. write media, rows and the oracle: all or nothing
         item_ids = [f"v{i:05d}" for i in range(cfg.n_videos)]
@@ -350,7 +357,7 @@ def build_microvideo(
                 info = r["info"]
                 digest, mime = workspace.media.put_file(r["path"], "video/mp4")
                 cover_hash = workspace.media.put_bytes(r["cover"], "image/png")
-                title, tags = _title_and_tags(r["truth"], int(main_concepts[r["index"]]), concepts, rng)
+                title, tags = title_and_tags(r["truth"], int(main_concepts[r["index"]]), concepts, rng)
                 items.append(Item(
                     id=item_id, kind=Kind.VIDEO, title=title, text=title, tags=tags,
                     media=Media(digest, mime, info.duration, info.fps, info.width, info.height, info.has_audio),
@@ -365,6 +372,7 @@ def build_microvideo(
             oracle_tmp.mkdir()
             _write_truth(oracle_tmp / TRUTH_FILE, concepts, cfg, dict(zip(user_ids, tastes)), dict(zip(item_ids, truths)))
             judge.save(oracle_tmp / JUDGE_FILE)
+            (oracle_tmp / JUDGE_REPORT_FILE).write_text(json.dumps(asdict(judge_report), indent=2))
             params = {"size": size, "config": asdict(cfg), "photo_set": photo_set_hash(photos), "concepts": concepts}
             with workspace.db.transaction():
                 workspace.users.add_many(User(uid, START_TS) for uid in user_ids)
@@ -387,6 +395,7 @@ def build_microvideo(
         video_seconds=float(sum(t.duration for t in truths)), media_bytes=workspace.media.size_bytes(),
         concepts=concepts, n_photos=len(photos), photo_set=photo_set_hash(photos),
         judge_concept_accuracy=judge_report.concept_accuracy, judge_style_accuracy=judge_report.style_accuracy,
+        judge_test_videos=judge_report.test_videos,
         split=split, seconds=time.perf_counter() - t_start, workers=workers,
     )  # fmt: skip
 

@@ -1,9 +1,11 @@
 """The oracle: the benchmark's simulated users, asked what they would do with new media.
 
-For a cover or clip cut from a benchmark video it uses the ground truth carried from the source
-segments plus the edit applied (a restyle changes the style the users see). For media with no
-carried ground truth (created later by a generative model) it asks the judge for concept and
-style probabilities and takes the expectation over them.
+Two ways to ask. From pixels (what users see): the judge gives concept and style probabilities
+for each frame shown and the oracle takes the expectation of the simulator's click and watch
+models over them (`click_probs`, `watch_value_judged`; the editing protocol scores every row so).
+From labels: a `FrameRef` / `ClipRef` into a benchmark video uses the ground truth of its source
+segments plus the look an edit claims to apply — what the edit would earn if the look were
+rendered perfectly.
 """
 
 from __future__ import annotations
@@ -21,11 +23,12 @@ from generec.datasets.simulator import (
     SimulatorConfig,
     UserTaste,
     VideoTruth,
-    click_logit,
     cover_click_prob,
+    expected_click_probs,
+    expected_continue_probs,
     expected_watch,
     seconds_grid,
-    sigmoid,
+    watch_share,
 )
 from generec.errors import InputError, WorkspaceError
 
@@ -115,10 +118,28 @@ class Oracle:
             if not 0.0 <= cover.t <= video.duration:
                 raise InputError(f"t={cover.t} is outside item {cover.item_id!r} (0–{video.duration:.2f} s)")
             return cover_click_prob(self.cfg, user, video, cover.t, self._style(cover.style))
-        out = self._judge().predict([np.asarray(cover)])[0]
-        # E over the judge's (concept, style) distribution, for an item of average quality
-        logits = np.array([[click_logit(self.cfg, user, c, s, 0.0) for s in range(len(self.styles))] for c in range(len(self.concepts))])
-        return float(out.concept_probs @ sigmoid(logits) @ out.style_probs)
+        return float(self.click_probs(user_id, [np.asarray(cover)])[0])
+
+    def click_probs(self, user_id: str, covers: list[np.ndarray], quality: np.ndarray | float = 0.0) -> np.ndarray:
+        """(N,) P(click) of each cover judged from its pixels alone: the expectation over the
+        judge's concept and style distribution, for an item of `quality` (0: average)."""
+        cp, sp = self.judge_images(covers)
+        return self.click_probs_judged(user_id, cp, sp, quality)
+
+    def judge_images(self, images: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """The judge's (N, C) concept and (N, S) style probabilities: judge once, score many users."""
+        return self._judge().predict_probs([np.asarray(im) for im in images])
+
+    def click_probs_judged(self, user_id: str, concept_probs: np.ndarray, style_probs: np.ndarray, quality: np.ndarray | float = 0.0) -> np.ndarray:
+        return expected_click_probs(self.cfg, self._user(user_id), concept_probs, style_probs, quality)
+
+    def watch_value_judged(self, user_id: str, concept_probs: np.ndarray, style_probs: np.ndarray, lengths: np.ndarray) -> WatchValue:
+        """Expected watch of a clip whose steps (lengths (T,) s) show judged frames ((T, C), (T, S))."""
+        lengths = np.asarray(lengths, np.float64)
+        if not len(lengths) or lengths.min() <= 0:
+            raise InputError(f"watch_value_judged needs at least one step of positive length, found {lengths}")
+        ratio = watch_share(expected_continue_probs(self.cfg, self._user(user_id), concept_probs, style_probs), lengths)
+        return WatchValue(ratio, ratio * float(lengths.sum()))
 
     def watch_value(self, user_id: str, clip: ClipRef | list[np.ndarray], fps: float | None = None) -> WatchValue:
         """Expected share and seconds of the clip the user watches once they have clicked it."""
@@ -132,16 +153,13 @@ class Oracle:
             return WatchValue(ratio, ratio * float(lengths.sum()))
         if not clip or not fps:
             raise InputError("watch_value of raw frames needs at least one frame and its fps")
-        # one judged frame per second stands for that second
-        step = max(1, round(fps))
-        frames = clip[::step]
-        outs = self._judge().predict(frames)
-        lengths = np.full(len(frames), 1.0)
-        lengths[-1] = len(clip) / fps - (len(frames) - 1)
-        concepts = np.array([int(o.concept_probs.argmax()) for o in outs])
-        styles = np.array([int(o.style_probs.argmax()) for o in outs])
-        ratio = expected_watch(self.cfg, user, concepts, styles, lengths)
-        return WatchValue(ratio, ratio * float(lengths.sum()))
+        # the frame in the middle of each second stands for that second
+        n_steps = int(np.ceil(len(clip) / fps - 1e-9))
+        lengths = np.minimum(1.0, len(clip) / fps - np.arange(n_steps))
+        mids = np.arange(n_steps) + lengths / 2
+        frames = [clip[min(len(clip) - 1, int(t * fps))] for t in mids]
+        cp, sp = self.judge_images(frames)
+        return self.watch_value_judged(user_id, cp, sp, lengths)
 
     def _judge(self) -> Judge:
         if self.judge is None:

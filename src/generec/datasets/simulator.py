@@ -121,9 +121,27 @@ def seconds_grid(video: VideoTruth, start: float, end: float, style: int | None 
 def expected_watch(cfg: SimulatorConfig, user: UserTaste, concepts: np.ndarray, styles: np.ndarray, lengths: np.ndarray) -> float:
     """E[watched seconds] / total seconds, where the viewer enters step k only after continuing
     through every earlier step: E = Σ_k len_k · Π_{j<k} p_j (the first step is always seen)."""
-    p = continue_probs(cfg, user, concepts, styles)
+    return watch_share(continue_probs(cfg, user, concepts, styles), lengths)
+
+
+def watch_share(p: np.ndarray, lengths: np.ndarray) -> float:
+    """Σ_k len_k · Π_{j<k} p_j / Σ_k len_k for per-step continuation probabilities p."""
     reach = np.concatenate([[1.0], np.cumprod(p[:-1])])
     return float((reach * lengths).sum() / lengths.sum())
+
+
+def expected_continue_probs(cfg: SimulatorConfig, user: UserTaste, concept_probs: np.ndarray, style_probs: np.ndarray) -> np.ndarray:
+    """(T,) E[p_continue] per step when a step's (concept, style) is only known in distribution:
+    p_k = Σ_c Σ_s P_k(c) P_k(s) σ(γ0 + γ_c a_u[c] + γ_s b_u[s]); inputs (T, C) and (T, S)."""
+    grid = sigmoid(cfg.gamma0 + cfg.gamma_concept * user.concept[:, None] + cfg.gamma_style * user.style[None, :])  # (C, S)
+    return np.einsum("tc,cs,ts->t", concept_probs, grid, style_probs)
+
+
+def expected_click_probs(cfg: SimulatorConfig, user: UserTaste, concept_probs: np.ndarray, style_probs: np.ndarray, quality: np.ndarray | float = 0.0) -> np.ndarray:
+    """(N,) E[P(click)] per cover: Σ_c Σ_s P(c) P(s) σ(β0 + β_c a_u[c] + β_s b_u[s] + q); inputs (N, C), (N, S)."""
+    logits = cfg.beta0 + cfg.beta_concept * user.concept[None, :, None] + cfg.beta_style * user.style[None, None, :]  # (1, C, S)
+    q = np.broadcast_to(np.asarray(quality, np.float64), (len(concept_probs),))
+    return np.einsum("nc,ncs,ns->n", concept_probs, sigmoid(logits + q[:, None, None]), style_probs)
 
 
 def sample_watch(cfg: SimulatorConfig, user: UserTaste, video: VideoTruth, rng: np.random.Generator) -> float:

@@ -22,7 +22,7 @@ from generec.encoders.cache import FeatureCache
 from generec.encoders.image import ImageEncoder
 from generec.errors import InputError
 from generec.media.image import encode_image
-from generec.media.video import VideoInfo, probe
+from generec.media.video import NO_LIMITS, VideoInfo, probe
 from generec.types import Item, Kind, Media, Origin
 from generec.workspace import Workspace
 
@@ -62,19 +62,25 @@ class EditResult:
     media_path: Path
     cover_path: Path | None
     notes: list[str] = field(default_factory=list)
+    preference: str | None = None  # the preference the edit was scored by: "concepts", "history (fallback: ...)"
 
     @classmethod
     def stored(cls, ws: Workspace, new: Item, parent: Item, op: str, params: dict[str, Any], score: float,
                baseline_score: float, notes: list[str] | None = None) -> EditResult:  # fmt: skip
         """The result for a stored item: its media and cover paths come from the workspace."""
         cover = ws.media_path(new.cover.hash, new.cover.mime) if new.cover else None
-        return cls(new, parent, op, params, score, baseline_score, ws.media_path(new.media.hash, new.media.mime), cover, notes or [])
+        from generec.editor.preference import describe
+
+        prov = new.provenance or {}
+        used = describe(prov.get("preference"), prov.get("preference_fallback"))
+        return cls(new, parent, op, params, score, baseline_score, ws.media_path(new.media.hash, new.media.mime), cover, notes or [], used)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "item_id": self.item.id, "parent_id": self.parent.id, "op": self.op, "params": self.params,
             "score": self.score, "baseline_score": self.baseline_score, "media_path": str(self.media_path),
             "cover_path": str(self.cover_path) if self.cover_path else None, "notes": self.notes,
+            "preference": self.preference,
         }  # fmt: skip
 
 
@@ -103,7 +109,8 @@ def edit_id(parent_id: str, op: str, user_id: str, params: dict[str, Any]) -> st
 
 
 def _video_media(info: VideoInfo, digest: str) -> Media:
-    return Media(digest, "video/mp4", info.duration, info.fps, info.width, info.height, info.has_audio)
+    # sizes as shown, like the importer's: a rotated video's upright width and height
+    return Media(digest, "video/mp4", info.duration, info.fps, info.display_width, info.display_height, info.has_audio)
 
 
 def _image_media(image: np.ndarray, digest: str, mime: str) -> Media:
@@ -134,7 +141,7 @@ def store_edit(
     with ws.media.staging():
         # 1. media: a new video file, or the parent's
         if video_file is not None:
-            info = probe(video_file)
+            info = probe(video_file, NO_LIMITS)  # our own output, as long as its admitted source
             digest, _ = ws.media.put_file(video_file, "video/mp4")
             media = _video_media(info, digest)
         else:
@@ -150,6 +157,7 @@ def store_edit(
             "user_id": ctx.user_id, "parent_id": parent.id, "seed": ctx.seed,
             "guidance": json.loads(guidance.to_json()) if guidance is not None else None,
             "preference": ctx.preference.source if ctx.preference is not None else None,
+            "preference_fallback": ctx.preference.fallback if ctx.preference is not None else None,
         }  # fmt: skip
         item = Item(
             id=item_id, kind=Kind.VIDEO, title=parent.title + title_suffix, text=parent.text, tags=list(parent.tags),

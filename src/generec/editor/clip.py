@@ -21,11 +21,11 @@ from pathlib import Path
 import numpy as np
 
 from generec.editor.base import CannotSatisfy, EditContext, EditResult, store_edit, video_item
-from generec.editor.cover import video_keyframes
+from generec.editor.cover import RESTYLE_MIN_CLICKS, video_keyframes
 from generec.editor.keyframes import KeyframeConfig, Keyframes
 from generec.editor.preference import steered_scores
 from generec.errors import InputError
-from generec.media.video import apply_rotation, cut, frames_at, probe
+from generec.media.video import NO_LIMITS, apply_rotation, cut, frames_at, probe
 from generec.types import Item
 
 _DT = 0.1  # s, the integration step of S(a)
@@ -41,6 +41,7 @@ class ClipConfig:
     exclude_weight: float = 1.0
     restyle: bool = True  # with no look named, render the clip in the user's look when one suits them
     restyle_min_gain: float = 0.0  # without a look judge: the look must beat the untouched frames by this (z units)
+    restyle_min_clicks: int = RESTYLE_MIN_CLICKS  # ... and the user must have clicked this many covers
     keyframes: KeyframeConfig = field(default_factory=KeyframeConfig)
 
     def __post_init__(self) -> None:
@@ -112,7 +113,7 @@ class ClipEditor:
         # 1. check inputs, the clip's length
         item = video_item(ws, item, self.name)
         path = ws.media_path(item.media.hash, item.media.mime)
-        info = probe(path)
+        info = probe(path, NO_LIMITS)  # admitted at import, under that import's limits
         length = clip_length(info.duration, cfg, guidance)
         # 2. keyframes, then the best window
         kf = video_keyframes(ctx, item, cfg.keyframes)
@@ -129,7 +130,7 @@ class ClipEditor:
         if look is None and cfg.restyle:
             from generec.editor.cover import personal_look
 
-            look = personal_look(frames, ctx, cfg.restyle_min_gain)
+            look = personal_look(frames, ctx, cfg.restyle_min_gain, cfg.restyle_min_clicks)
         if look is not None and look != "natural":
             params |= {"style": look, "strength": strength}
         # 4. cut (audio kept), restyle

@@ -26,6 +26,15 @@ from generec.errors import InputError
 HEAD_VERSION = 1
 
 
+class TooFewTags(InputError):
+    """The catalogue's tags are too few to give the concept head an axis (callers may fall back to
+    User_Hist); `reason` says so in a few words."""
+
+    def __init__(self, message: str, reason: str):
+        super().__init__(message)
+        self.reason = reason
+
+
 @dataclass(frozen=True)
 class ConceptHeadConfig:
     min_items: int = 5  # a tag on fewer covers gets no axis
@@ -43,15 +52,19 @@ class ConceptHead:
 
         # 1. check inputs; the tags with enough covers
         f = np.asarray(features, np.float32)
-        if f.ndim != 2 or len(f) != len(tags) or len(f) < 2:
-            raise InputError(f"concept head: expected (N >= 2, F) features and N tag lists, found {f.shape} and {len(tags)}")
+        if f.ndim != 2 or len(f) != len(tags):
+            raise InputError(f"concept head: expected (N, F) features and N tag lists, found {f.shape} and {len(tags)}")
+        if len(f) < 2:
+            raise TooFewTags(f"concept head: expected at least 2 covers, found {len(f)}", f"the catalogue has {len(f)} cover(s)")
         counts: dict[str, int] = {}
         for row in tags:
             for t in set(row):
                 counts[t] = counts.get(t, 0) + 1
         vocab = sorted(t for t, n in counts.items() if self.config.min_items <= n < len(tags))
         if not vocab:
-            raise InputError(f"concept head: no tag is on at least {self.config.min_items} (and not all) covers; the catalogue needs tags")
+            n = self.config.min_items
+            raise TooFewTags(f"concept head: no tag is on at least {n} (and not all) covers; the catalogue needs tags",
+                             f"the catalogue has no tag on >= {n} covers")  # fmt: skip
         # 2. one logistic regression per tag on the raw (non-negative, pooled) features
         self.mean_, self.std_ = np.zeros(f.shape[1], np.float32), np.ones(f.shape[1], np.float32)
         z = f

@@ -19,8 +19,13 @@ from generec.editor.base import EditContext, EditResult, store_edit, video_item
 from generec.editor.keyframes import KeyframeConfig, Keyframes, keyframes
 from generec.editor.preference import Preference, steered_scores
 from generec.encoders.video import cover_features
-from generec.media.video import apply_rotation, frames_at, probe
+from generec.media.video import apply_rotation, frames_at, read_rotation
 from generec.types import Item
+
+
+# Without a look judge, a look is read off the centred User_Hist direction v_u − μ; from fewer
+# clicked covers than this it is noise (on a 5-video import every option "wins" by ~3 z), so no look.
+RESTYLE_MIN_CLICKS = 8
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,7 @@ class CoverConfig:
     style_strength: float = 1.0  # when guidance names a look and no strength
     restyle: bool = True  # with no look named, also render the frame in the user's best look
     restyle_min_gain: float = 0.0  # without a look judge: ... when it beats the untouched frame by this (z units)
+    restyle_min_clicks: int = RESTYLE_MIN_CLICKS  # ... and when the user has clicked at least this many covers
     keep_original: bool = True  # the uploader's cover is a candidate too: it stays when it suits the user best
     history_weight: float = 0.5  # λ: z(taste) + λ z(cos(f, User_Hist)) when the context carries User_Hist
 
@@ -71,17 +77,20 @@ def choose_cover(
     return CoverChoice(best, float(kf.timestamps[best]), float(scores[best]), masked, orig_score, relaxed)
 
 
-def personal_look(images: np.ndarray | list[np.ndarray], ctx: EditContext, min_gain: float = 0.0) -> str | None:
+def personal_look(
+    images: np.ndarray | list[np.ndarray], ctx: EditContext, min_gain: float = 0.0, min_clicks: int = RESTYLE_MIN_CLICKS
+) -> str | None:
     """The look (full strength) to show `images` (a cover, or the frames of a clip) in for this
     user, or None to leave them as they are. With a look judge (impressions), its decision; else
-    the look the look preference scores highest, if it beats the untouched images by `min_gain`."""
+    the look the look preference scores highest, if it beats the untouched images by `min_gain`
+    and the preference stands on at least `min_clicks` clicked covers."""
     from generec.editor.style import StyleConfig, choose_style
 
     frames = [images] if isinstance(images, np.ndarray) and images.ndim == 3 else list(images)
     if ctx.look_judge is not None:
         return ctx.look_judge.choose(frames, ctx.encoder).look
     judge = dataclasses.replace(ctx, preference=ctx.look_preference or ctx.preference)
-    if judge.preference is None:
+    if judge.preference is None or judge.preference.n_history < min_clicks:
         return None
     choice = choose_style(frames, judge, None, StyleConfig(strengths=(1.0,)))
     return choice.look if choice.score - choice.natural_score > min_gain else None
@@ -120,12 +129,12 @@ class CoverEditor:
             params: dict = {"t": None, "original": True}
         else:
             path = ws.media_path(item.media.hash, item.media.mime)
-            image = apply_rotation(frames_at(path, [choice.t]).images[0], probe(path).rotation)
+            image = apply_rotation(frames_at(path, [choice.t]).images[0], read_rotation(path))
             params = {"t": round(choice.t, 4)}
         look = guidance.look if guidance is not None else None
         strength = guidance.style_strength if guidance is not None and guidance.style_strength is not None else cfg.style_strength
         if look is None and cfg.restyle:
-            look = personal_look(image, ctx, cfg.restyle_min_gain)
+            look = personal_look(image, ctx, cfg.restyle_min_gain, cfg.restyle_min_clicks)
             source = "impressions (click rate per look)" if ctx.look_judge is not None else "clicked covers"
             notes += [f"look {look} from the user's {source}"] if look else []
         if look is not None and look != "natural":

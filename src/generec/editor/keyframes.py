@@ -41,7 +41,7 @@ import numpy as np
 from generec.encoders.cache import FeatureCache
 from generec.encoders.image import IMAGE_SIZE, ImageEncoder, centre_square
 from generec.errors import InputError, MediaError
-from generec.media.video import DecodePass, FrameConverter, apply_rotation, luma_plane, probe
+from generec.media.video import NO_LIMITS, DecodePass, FrameConverter, apply_rotation, luma_plane, probe
 
 KEYFRAMES_VERSION = 2  # 2: luma-plane brightness and sharpness, swscale thumbnails
 _KEEP_PIXELS = 640 * 640  # frames up to this size are kept whole until the keyframes are known
@@ -147,7 +147,7 @@ def _scan(path: Path, cfg: KeyframeConfig) -> _Scan:
 def _look_at(video: DecodePass, path: Path, cfg: KeyframeConfig) -> _Scan:
     estimate = video.header_duration
     if estimate is None:  # rare: a container that declares no duration
-        estimate = probe(path).duration
+        estimate = probe(path, NO_LIMITS).duration
     rate = min(cfg.analysis_fps, cfg.max_analysed / max(estimate, 1e-6))
     # one reused swscale context each (a fresh one per frame costs more than the conversion)
     to_rgb, to_thumb, to_gray = FrameConverter("rgb24"), FrameConverter("rgb24", "AREA"), FrameConverter("gray", "AREA")

@@ -47,6 +47,7 @@ class Preference:
     n_history: int  # covers behind a history or concept vector (0 for the retriever's)
     head: ConceptHead | None = None  # the concept head, for `concepts`
     center: np.ndarray | None = None  # (1280,) μ, the catalogue's mean cover: history scores cos(f − μ, v_u − μ)
+    fallback: str | None = None  # why this source replaced the one asked for ("the catalogue has no tag on >= 5 covers")
 
     def score(self, features: np.ndarray) -> np.ndarray:
         """(N, 1280) -> (N,): cos(f, v_u) for history, cos(q(f) − q̄, t_u) for concepts, w_u · f
@@ -59,6 +60,14 @@ class Preference:
                 return _unit(f - self.center) @ _unit(self.vector - self.center)
             return _unit(f) @ _unit(self.vector)
         return f @ self.vector
+
+
+def describe(source: str | None, fallback: str | None = None) -> str | None:
+    """`history` or `history (fallback: ...)`: which preference an edit used, and why (from a
+    Preference's `source` and `fallback`, or the same two fields of an edit's provenance)."""
+    if source is None:
+        return None
+    return source + (f" (fallback: {fallback})" if fallback else "")
 
 
 def _unit(x: np.ndarray) -> np.ndarray:

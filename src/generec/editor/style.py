@@ -1,9 +1,8 @@
 """Restyle: render a video (or a cover) in another look with OpenCV, keeping its sound.
 
-Looks: cartoon (bilateral smoothing + colour quantisation + adaptive-threshold outlines), sketch
-(colour dodge of the gray image by its blurred negative), warm, cool, bright, dark, vivid,
-muted, black_and_white — the same renderers the benchmark's uploaders used
-(`datasets/styles.py`), so the simulator's users can judge the result.
+Looks: warm, cool, bright, dark, vivid, muted, black_and_white, cartoon, sketch, rendered by the
+editor's own looks (`looks.py`: white balance, tone curves and chroma in Lab, posterised cartoon
+with ink lines, difference-of-Gaussians pencil sketch); the benchmark's renderer is not used.
 
 With no look named by the guidance, the look and its strength come from the user's history: the
 look judge (`look_judge.py`, click rates per look from the user's impressions) picks the look,
@@ -20,14 +19,14 @@ from pathlib import Path
 
 import numpy as np
 
-from generec.datasets.styles import apply_style
 from generec.editor.base import CannotSatisfy, EditContext, EditResult, store_edit, video_item
 from generec.editor.cover import video_keyframes
 from generec.editor.keyframes import KeyframeConfig
+from generec.editor.looks import render_look
 from generec.editor.preference import steered_scores
 from generec.errors import InputError
 from generec.instructor.guidance import LOOK_STYLES
-from generec.media.video import apply_rotation, frames_at, iter_frames, probe, read_audio, write_mp4
+from generec.media.video import apply_rotation, frames_at, read_rotation, reencode
 from generec.types import Item
 
 EDIT_LOOKS = tuple(s for s in LOOK_STYLES if s != "natural")
@@ -56,14 +55,13 @@ def restyle_image(image: np.ndarray, look: str, strength: float = 1.0) -> np.nda
         raise InputError(f"unknown look {look!r}; valid looks: {', '.join(EDIT_LOOKS)}")
     if not 0.0 <= strength <= 1.0:
         raise InputError(f"style strength: expected a value in [0, 1], found {strength}")
-    return apply_style(image, look, strength)
+    return render_look(image, look, strength)
 
 
 def restyle_video(src: Path, dst: Path, look: str, strength: float = 1.0, crf: int = 20) -> None:
-    """Every frame of `src` in `look`, written to `dst` as H.264 with the original audio and rotation."""
-    info = probe(src)
-    frames = (restyle_image(image, look, strength) for _, image in iter_frames(src))
-    write_mp4(dst, frames, info.fps, audio=read_audio(src) if info.has_audio else None, crf=crf, rotation=info.rotation)
+    """Every frame of `src` in `look`, written to `dst` as H.264 with the original frame times,
+    audio (its own layout) and rotation."""
+    reencode(src, dst, lambda image: restyle_image(image, look, strength), crf=crf)
 
 
 @dataclass
@@ -114,7 +112,7 @@ class StyleEditor:
         kf = video_keyframes(ctx, item, cfg.keyframes)
         order = np.argsort(~kf.usable, kind="stable")[: cfg.probe_frames]
         times = sorted(float(kf.timestamps[i]) for i in order)
-        rotation = probe(path).rotation
+        rotation = read_rotation(path)
         probes = [apply_rotation(im, rotation) for im in frames_at(path, times).images]
         # 3. choose the look and strength
         named = guidance is not None and guidance.look not in (None, "natural")

@@ -13,26 +13,22 @@ and `"frames{n}-t"` for sampled frames and their timestamps.
 
 from __future__ import annotations
 
-import math
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from generec.config import MediaLimits
 from generec.encoders.cache import FeatureCache
 from generec.encoders.image import FEATURE_DIM, ImageEncoder
 from generec.errors import InputError
 from generec.media.image import load_image
-from generec.media.video import Frames, apply_rotation, frames_at, probe, sample_frames
+from generec.media.probe import read_rotation
+from generec.media.video import Frames, apply_rotation, frames_at, sample_frames
 from generec.types import Item, Kind, Media
 from generec.workspace import Workspace
 
 COVER = "cover"
-# Rotation is read with a health-check-only probe: the item passed the import limits already.
-_NO_LIMITS = MediaLimits(max_duration_s=math.inf, max_pixels=sys.maxsize, max_file_bytes=sys.maxsize, min_frames=1)
 
 
 @dataclass
@@ -67,7 +63,7 @@ def _cover_source(item: Item) -> _Source | None:
 
 def _upright(frames: Frames, path: Path) -> Frames:
     """Turn decoded frames (as stored) upright by the video's rotation metadata."""
-    rotation = probe(path, _NO_LIMITS).rotation
+    rotation = read_rotation(path)
     if rotation:
         frames.images = [apply_rotation(im, rotation) for im in frames.images]
     return frames

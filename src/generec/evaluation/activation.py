@@ -1,11 +1,17 @@
 """The activation study: does serving an instruction by editing beat retrieval alone?
 
-On the micro-video benchmark, for a seeded sample of users who clicked something, instructions
-are written from each user's true tastes (the oracle's a_u, b_u), one per template:
+On the micro-video benchmark, for a seeded sample of users who clicked something, each user asks
+for what they truly like (the oracle's a_u, b_u): their favourite concept x, least liked concept
+y and favourite look. One request per template:
 
-- `duration`: "show me <liked concept> under <d> seconds", d drawn in [2, median duration];
-- `look`:     "<liked concept> in <liked look>" ("animals in black and white");
-- `concept`:  "<liked concept> videos" — the control: retrieval alone can satisfy it.
+- `duration`: x under d seconds, d drawn in [2, median duration];
+- `look`:     x in the user's look;
+- `concept`:  x — the control: retrieval alone can satisfy it;
+- `exclude`:  x, and not y.
+
+The wording comes from `datasets/instructions.py`: phrasings written by hand in users' voice
+("got any floofs?", "i'm sick of snacks. got any spaaace?"), one seeded choice per user; the
+parser has never seen them (none are generated from its tables).
 
 Each instruction is parsed by the embedded parser, then served two ways over the same retriever
 ranking (seen items excluded):
@@ -20,16 +26,25 @@ ranking (seen items excluded):
   the first usable keyframe as cover) but without writing anything to the workspace. Create:
   there is no creator yet, so the retrieved feed stands in (counted in `modes`).
 
-Both feeds are scored by the oracle, per shown item:
+Both feeds are scored on the pixels shown. Per item, the user sees its cover (the catalogue's
+cover, or the edit's keyframe rendered in the edit's look by the product's own restyle) and one
+frame per second of the span served, in its look. The oracle scores them:
 
-    utility = P(click | cover) × E[seconds watched | clip]
+    ctr = Oracle.click_prob(u, cover pixels),  watch_s = Oracle.watch_value(u, frames, fps)
+    utility = ctr × watch_s
 
-and by whether it satisfies the request as written, on ground truth: at least half of the
-shown seconds show the asked concept, the clip is within the asked length, at least half of the
-shown seconds are in the asked look (a restyle puts all of them in it). `satisfied_utility` is
-utility × satisfied: what the user gets of what they asked for. A feed scores the mean over
-its items (@k) and its first item (@1); an instruction counts once. The report gives both
-policies, their relative gain, per template too, and which ways the instructor took.
+and its judge (`Oracle.judge`, its own features and weights) reads every frame: frame i, standing
+for ℓ_i seconds, shows concept ĉ_i = argmax p_i(concept) and look ŝ_i = argmax p_i(look), and
+
+    share(z) = Σ_i ℓ_i [ẑ_i = z] / Σ_i ℓ_i
+    satisfied = [length <= asked] × [share(x) >= min_share] × [share(y) < max_excluded_share]
+                × [share(look) >= min_share]
+
+`satisfied_utility` = utility × satisfied. The same two numbers on ground truth and the edit's
+label (the look counted as rendered perfectly), `utility_label` and `satisfied_label`, are kept
+as extra columns only. A feed scores the mean over its items (@k) and its first item (@1); an
+instruction counts once. The report gives both policies, their relative gain, per template too,
+and which ways the instructor took.
 
 Derived caches (keyframe features, the concept head, class-name embeddings) may be written to
 the workspace's `features/` and `models/`; no item, interaction or instruction is.
@@ -45,24 +60,20 @@ from typing import Any
 
 import numpy as np
 
-from generec.datasets.microvideo import CONCEPT_WORDS
+from generec.datasets.instructions import KINDS, user_rng, write_instruction
 from generec.datasets.oracle import ClipRef, FrameRef, Oracle
 from generec.editor.base import EditContext
 from generec.editor.clip import ClipConfig, choose_clip, clip_length
 from generec.editor.keyframes import KeyframeConfig, Keyframes, keyframes
 from generec.errors import InputError
+from generec.evaluation.screen import WATCH_FPS, Screen
 from generec.instructor.activation import ActivationConfig, CandidateCheck, check_item, decide, editable_candidates
 from generec.instructor.guidance import Guidance
 from generec.types import Event, Origin
 from generec.workspace import Workspace
 
-TEMPLATES = ("duration", "look", "concept")
-LOOK_PHRASES = {
-    "natural": "natural colours", "warm": "warm tones", "cool": "cool tones", "bright": "a bright look",
-    "dark": "a dark, moody look", "vivid": "vivid colours", "muted": "muted colours",
-    "black_and_white": "black and white", "cartoon": "a cartoon style", "sketch": "a sketch style",
-}  # fmt: skip
-METRICS = ("ctr", "watch_s", "utility", "satisfied", "satisfied_utility")
+TEMPLATES = KINDS
+METRICS = ("ctr", "watch_s", "utility", "satisfied", "satisfied_utility", "utility_label", "satisfied_label")
 POLICIES = ("retrieval", "instructor")
 
 
@@ -72,6 +83,8 @@ class ActivationStudyConfig:
     k: int = 10  # feed length
     seed: int = 0
     templates: tuple[str, ...] = TEMPLATES
+    min_share: float = 0.5  # share of the shown seconds that must show the asked concept / look
+    max_excluded_share: float = 0.25  # the refused concept must show in less than this share
     activation: ActivationConfig = field(default_factory=ActivationConfig)
     clip: ClipConfig = field(default_factory=ClipConfig)
     keyframes: KeyframeConfig = field(default_factory=KeyframeConfig)
@@ -82,11 +95,16 @@ class ActivationStudyConfig:
         bad = [t for t in self.templates if t not in TEMPLATES]
         if bad or not self.templates:
             raise InputError(f"ActivationStudyConfig.templates: unknown {bad or 'none given'}; valid: {', '.join(TEMPLATES)}")
+        if not (0.0 < self.min_share <= 1.0 and 0.0 < self.max_excluded_share <= 1.0):
+            raise InputError(
+                "ActivationStudyConfig: min_share and max_excluded_share must be in (0, 1], "
+                f"found {self.min_share}, {self.max_excluded_share}"
+            )
 
 
 @dataclass(frozen=True)
 class Request:
-    """One generated instruction and what it truly asks for."""
+    """One written instruction and what it truly asks for."""
 
     user_id: str
     template: str
@@ -94,6 +112,8 @@ class Request:
     concept: int  # index into oracle.concepts
     look: str | None = None
     max_duration_s: float | None = None
+    exclude: int | None = None  # index into oracle.concepts
+    wording: str = ""  # the hand-written template the text was made from
 
 
 @dataclass(frozen=True)
@@ -106,6 +126,7 @@ class Shown:
     style: str | None
     cover_t: float
     way: str  # retrieve | repurpose
+    strength: float = 1.0  # of the look rendered
 
 
 @dataclass
@@ -115,12 +136,14 @@ class ActivationReport:
     gains: dict[str, float]  # metric@k -> (instructor − retrieval) / |retrieval|
     modes: dict[str, int]  # the instructor's ways, over all instructions
     modes_by_template: dict[str, dict[str, int]]
-    parse_accuracy: float  # share of instructions parsed to the asked concept, look and length
+    parse_accuracy: float  # share of instructions parsed to the asked concepts, look and length
     info: dict[str, Any]
+    requests: list[Request] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"overall": self.overall, "templates": self.templates, "gains": self.gains, "modes": self.modes,
-                "modes_by_template": self.modes_by_template, "parse_accuracy": self.parse_accuracy, "info": self.info}  # fmt: skip
+                "modes_by_template": self.modes_by_template, "parse_accuracy": self.parse_accuracy, "info": self.info,
+                "instructions": [dataclasses.asdict(r) for r in self.requests]}  # fmt: skip
 
 
 def _retriever(ws: Workspace, retriever):
@@ -140,63 +163,84 @@ def _retriever(ws: Workspace, retriever):
 
 
 def make_requests(
-    oracle: Oracle, users: list[str], durations: np.ndarray, templates: tuple[str, ...], rng: np.random.Generator
+    oracle: Oracle, users: list[str], durations: np.ndarray, templates: tuple[str, ...], seed: int
 ) -> list[Request]:
-    """One instruction per (user, template), from the user's favourite concept and look."""
+    """One instruction per (user, template), from the user's favourite and least liked concept and
+    favourite look, worded by `datasets/instructions.py` with the user's own seeded generator."""
     top = max(3, int(round(float(np.median(durations)))))
     out = []
     for uid in users:
-        taste = oracle.users[uid]
-        c = int(np.argmax(taste.concept))
+        taste, rng = oracle.users[uid], user_rng(seed, uid)
+        c, y = int(np.argmax(taste.concept)), int(np.argmin(taste.concept))
         look = oracle.styles[int(np.argmax(taste.style))]
-        name = oracle.concepts[c]
-        word = CONCEPT_WORDS.get(name, (name,))[0]
         d = int(rng.integers(2, top + 1))
         for template in templates:
-            if template == "duration":
-                out.append(Request(uid, template, f"show me {word} under {d} seconds", c, None, float(d)))
-            elif template == "look":
-                out.append(Request(uid, template, f"{word} in {LOOK_PHRASES.get(look, look)}", c, look))
-            else:
-                out.append(Request(uid, template, f"{word} videos", c))
+            w = write_instruction(
+                template, oracle.concepts[c], rng, exclude=oracle.concepts[y], look=look, seconds=d
+            )  # fmt: skip
+            out.append(Request(
+                uid, template, w.text, c, look if template == "look" else None,
+                float(d) if template == "duration" else None, y if template == "exclude" else None, w.template,
+            ))  # fmt: skip
     return out
 
 
 def _parsed_right(g: Guidance, r: Request, concepts: list[str]) -> bool:
     return (
         g.include == (concepts[r.concept],) and g.style == r.look
+        and (r.exclude is None or g.exclude == (concepts[r.exclude],))
         and (r.max_duration_s is None or g.max_duration_s == r.max_duration_s)
     )  # fmt: skip
 
 
-def _satisfied(oracle: Oracle, r: Request, s: Shown) -> bool:
-    """The shown span meets the request as written, on ground truth."""
+def _meets(
+    r: Request, cfg: ActivationStudyConfig, length: float, share: Callable[[str, int], float], look: int | None
+) -> bool:
+    """The rule of `satisfied` (module doc); share(kind, index) is the share of the shown seconds
+    whose concept (kind "concept") or look ("style") is that index."""
+    if length <= 0 or (r.max_duration_s is not None and length > r.max_duration_s + 1e-6):
+        return False
+    if share("concept", r.concept) < cfg.min_share:
+        return False
+    if r.exclude is not None and share("concept", r.exclude) >= cfg.max_excluded_share:
+        return False
+    return look is None or share("style", look) >= cfg.min_share
+
+
+def _label_scores(oracle: Oracle, r: Request, s: Shown, cfg: ActivationStudyConfig) -> tuple[float, float]:
+    """(utility, satisfied) on ground truth with the edit's look counted as rendered perfectly."""
     video = oracle.videos[s.item_id]
-    length = s.end - s.start
-    if length <= 0:
-        return False
-    if r.max_duration_s is not None and length > r.max_duration_s + 1e-6:
-        return False
-    concept_s = look_s = 0.0
-    for seg in video.segments:
-        overlap = max(0.0, min(seg.end, s.end) - max(seg.start, s.start))
-        concept_s += overlap * (seg.concept == r.concept)
-        look_s += overlap * (oracle.styles[seg.style] == r.look)
-    if concept_s < 0.5 * length:
-        return False
-    return r.look is None or s.style == r.look or look_s >= 0.5 * length
+    end = min(s.end, video.duration)
+    ctr = oracle.click_prob(r.user_id, FrameRef(s.item_id, min(s.cover_t, video.duration), s.style))
+    watch = oracle.watch_value(r.user_id, ClipRef(s.item_id, s.start, end, s.style)).seconds
+
+    def share(kind: str, index: int) -> float:
+        got = 0.0
+        for seg in video.segments:
+            overlap = max(0.0, min(seg.end, end) - max(seg.start, s.start))
+            value = seg.concept if kind == "concept" else (oracle.styles.index(s.style) if s.style else seg.style)
+            got += overlap * (value == index)
+        return got / max(end - s.start, 1e-9)
+
+    look = oracle.styles.index(r.look) if r.look else None
+    return ctr * watch, float(_meets(r, cfg, s.end - s.start, share, look))
 
 
-def _score(oracle: Oracle, r: Request, feed: list[Shown]) -> dict[str, np.ndarray]:
+def score_feed(
+    oracle: Oracle, screen: Screen, r: Request, feed: list[Shown], cfg: ActivationStudyConfig
+) -> dict[str, np.ndarray]:
+    """metric -> (len(feed),) per shown item, on its pixels (and the label columns)."""
     rows = {m: [] for m in METRICS}
+    look = oracle.styles.index(r.look) if r.look else None
     for s in feed:
-        duration = oracle.videos[s.item_id].duration
-        ctr = oracle.click_prob(r.user_id, FrameRef(s.item_id, min(s.cover_t, duration), s.style))
-        watch = oracle.watch_value(r.user_id, ClipRef(s.item_id, s.start, min(s.end, duration), s.style)).seconds
-        ok = float(_satisfied(oracle, r, s))
-        for m, v in zip(METRICS, (ctr, watch, ctr * watch, ok, ctr * watch * ok)):
-            rows[m].append(v)
-    return {m: np.asarray(v, np.float64) for m, v in rows.items()}
+        v = screen.view(s)
+        ctr = oracle.click_prob(r.user_id, v.cover)
+        watch = oracle.watch_value(r.user_id, v.watch_frames(), WATCH_FPS).seconds
+        ok = float(_meets(r, cfg, float(v.lengths.sum()), v.share, look))
+        utility_label, ok_label = _label_scores(oracle, r, s, cfg)
+        for m, x in zip(METRICS, (ctr, watch, ctr * watch, ok, ctr * watch * ok, utility_label, ok_label)):
+            rows[m].append(x)
+    return {m: np.asarray(x, np.float64) for m, x in rows.items()}
 
 
 class _Editor:
@@ -241,16 +285,17 @@ class _Editor:
         self.edited += 1
         kf = self.keyframes(item)
         look = guidance.look if guidance.look not in (None, "natural") else None
+        strength = guidance.style_strength or 1.0  # as choose_style renders a named look
         if check.edit_op == "clip":
             length = clip_length(kf.duration, self.cfg.clip, guidance)
             choice = choose_clip(kf, self.context(user_id, guidance), length, guidance, self.cfg.clip)
             inside = (kf.timestamps >= choice.start) & (kf.timestamps < choice.end)
             cover_t = float(kf.timestamps[inside][np.argmax(kf.usable[inside])]) if inside.any() else choice.start
-            return Shown(item.id, choice.start, choice.end, look, cover_t, "repurpose")
+            return Shown(item.id, choice.start, choice.end, look, cover_t, "repurpose", strength)
         # the style op with a named look: the look is fixed; the cover is the first usable keyframe
         order = np.argsort(~kf.usable, kind="stable")
         cover_t = float(kf.timestamps[order[0]]) if len(order) else 0.0
-        return Shown(item.id, 0.0, kf.duration, look, cover_t, "repurpose")
+        return Shown(item.id, 0.0, kf.duration, look, cover_t, "repurpose", strength)
 
 
 def activation_study(
@@ -261,9 +306,10 @@ def activation_study(
     retriever=None,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> ActivationReport:
-    """Retrieval alone vs. the instructor's activation on generated instructions (module doc)."""
+    """Retrieval alone vs. the instructor's activation on users' written instructions (module doc)."""
     from generec.instructor.parser import DEFAULT_VOCABULARY, ParseContext
-    from generec.pipeline import catalogue_vocabulary, get_parser
+    from generec.instructor.catalogue import catalogue_vocabulary
+    from generec.pipeline import get_parser
 
     cfg = config or ActivationStudyConfig()
     if n_users is not None:
@@ -271,12 +317,13 @@ def activation_study(
     if seed is not None:
         cfg = dataclasses.replace(cfg, seed=seed)
     started = time.perf_counter()
-    # 1. check inputs: a benchmark workspace (it has an oracle) and a retriever
+    # 1. check inputs: a benchmark workspace (it has an oracle and its judge) and a retriever
     oracle = Oracle.load(ws.oracle_dir)
     model, model_source = _retriever(ws, retriever)
     items = {i.id: i for i in ws.items.all(origin=Origin.HUMAN)}
-    vocabulary = catalogue_vocabulary(ws) or DEFAULT_VOCABULARY
-    # 2. users who clicked something (an edit needs their history), seeded sample
+    screen = Screen(ws, items, oracle)
+    vocabulary = catalogue_vocabulary(items.values()).tags or DEFAULT_VOCABULARY
+    # 2. users who clicked something (an edit needs their history), seeded sample, their instructions
     clicked = set(ws.interactions.frame((Event.CLICK, Event.LIKE))["user_id"])
     pool = sorted(u for u in clicked if u in oracle.users and u in model.data_.user_index)
     if not pool:
@@ -284,7 +331,7 @@ def activation_study(
     rng = np.random.default_rng(cfg.seed)
     users = sorted(rng.choice(pool, size=min(cfg.n_users, len(pool)), replace=False).tolist())
     durations = np.array([i.media.duration for i in items.values() if i.media is not None and i.media.duration])
-    requests = make_requests(oracle, users, durations, cfg.templates, rng)
+    requests = make_requests(oracle, users, durations, cfg.templates, cfg.seed)
     # 3. parse every instruction (one encoder call)
     parser = get_parser()
     guidances = parser.parse_many([r.text for r in requests], ParseContext(vocabulary=vocabulary))
@@ -308,9 +355,12 @@ def activation_study(
         instructor = retrieval
         if act.mode == "repurpose":
             fixable = editable_candidates(candidates, cfg.activation)[: cfg.k]
-            instructor = [editor(r.user_id, items[c.item_id], g, c) for c in fixable]
-        # 7. the oracle scores both
-        results.append((r, act.mode, {"retrieval": _score(oracle, r, retrieval), "instructor": _score(oracle, r, instructor)}))
+            instructor = [editor(r.user_id, items[c.item_id], g, c) for c in fixable] or retrieval
+        # 7. the oracle scores the pixels of both
+        scores = {"retrieval": score_feed(oracle, screen, r, retrieval, cfg)}
+        same = instructor is retrieval
+        scores["instructor"] = scores["retrieval"] if same else score_feed(oracle, screen, r, instructor, cfg)
+        results.append((r, act.mode, scores))
         parsed.append(_parsed_right(g, r, oracle.concepts))
         if progress:
             progress("activation study", n + 1, len(requests))
@@ -332,9 +382,11 @@ def activation_study(
     info = {
         "users": len(users), "instructions": len(requests), "k": cfg.k, "candidates": cfg.activation.k,
         "min_match": cfg.activation.min_match, "seed": cfg.seed, "retriever": model_source, "model": model.name,
-        "items_edited": editor.edited, "seconds": round(time.perf_counter() - started, 1),
+        "min_share": cfg.min_share, "max_excluded_share": cfg.max_excluded_share, "scored_on": "pixels (oracle judge)",
+        "items_edited": editor.edited, "frames_decoded": screen.frames_decoded,
+        "seconds": round(time.perf_counter() - started, 1),
     }  # fmt: skip
-    return ActivationReport(overall, per_template, gains, modes, by_template, float(np.mean(parsed)), info)
+    return ActivationReport(overall, per_template, gains, modes, by_template, float(np.mean(parsed)), info, requests)
 
 
 def _original(item, oracle: Oracle) -> Shown:

@@ -7,8 +7,15 @@ multimodal retriever (trained on the benchmark's training period only):
   covers of the user's training clicks (the paper's reference vector);
 - PS@K: the multimodal retriever's score of the new content for the user (x̂ with the item's
   collaborative part kept, so only the content term differs between rows);
-- oracle CTR@K (covers): the simulated user's click probability for the chosen frame;
-- oracle watch@K (clips): the simulated user's expected share of the clip watched.
+- oracle CTR@K (covers): the simulated user's click probability for the frame as shown, judged
+  from its pixels (`judged.py`: the oracle's judge gives concept and style probabilities, the
+  click model is taken in expectation over them);
+- oracle watch@K (clips): the simulated user's expected share of the clip watched, one judged
+  frame per second of it;
+- CTR_label@K / watch_label@K: the old score by labels (the source segment's ground truth plus
+  the look an edit applied), what an edit would earn if its look were rendered perfectly.
+
+With `strip_look_tags` the product reads a copy of the catalogue whose tags hold no look word.
 
 Rows: covers — random frame, original cover, generec (User_Hist), generec (User_Emb); clips —
 random clip, first clip, unclipped, generec (User_Hist), generec (User_Emb). The paper's
@@ -19,7 +26,6 @@ features, so only the relative gains compare.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -39,8 +45,11 @@ from generec.editor.style import restyle_image
 from generec.encoders.cache import FeatureCache
 from generec.encoders.image import ImageEncoder
 from generec.encoders.video import cover_features
-from generec.errors import InputError
-from generec.media.video import apply_rotation, frames_at, probe
+from generec.errors import InputError, WorkspaceError
+from generec.evaluation.judged import ShownFrames, clip_steps, judge_on_held_out_looks, rotation_of, upright_at
+from generec.evaluation.protocols import catalogue_without_look_tags
+from generec.media.image import load_image
+from generec.media.video import apply_rotation, frames_at
 from generec.retrieval.data import make_split
 from generec.types import Origin
 from generec.workspace import Workspace
@@ -64,6 +73,7 @@ class EditorEvalConfig:
     cover: CoverConfig = field(default_factory=CoverConfig)
     clip: ClipConfig = field(default_factory=ClipConfig)
     looks: LookJudgeConfig = field(default_factory=LookJudgeConfig)
+    strip_look_tags: bool = False  # the product reads every item's tags without the benchmark's look words
 
 
 @dataclass
@@ -97,9 +107,19 @@ def evaluate_editor(
     progress: Callable[[str, int, int], None] | None = None,
 ) -> EditorReport:
     cfg = config or EditorEvalConfig()
+    if cfg.strip_look_tags:  # the product reads a copy of the catalogue whose tags name no look
+        Oracle.load(ws.oracle_dir)  # refuse a workspace that is no benchmark before copying it
+        with catalogue_without_look_tags(ws) as view:
+            return _evaluate(view, encoder, cfg, progress)
+    return _evaluate(ws, encoder, cfg, progress)
+
+
+def _evaluate(ws: Workspace, encoder: ImageEncoder, cfg: EditorEvalConfig, progress) -> EditorReport:
     started = time.perf_counter()
-    # 1. check inputs: a benchmark workspace with an oracle and a stored split
+    # 1. check inputs: a benchmark workspace with an oracle (and its judge) and a stored split
     oracle = Oracle.load(ws.oracle_dir)
+    if oracle.judge is None:
+        raise WorkspaceError(f"the oracle in {ws.oracle_dir} has no judge; rebuild the benchmark")
     if max(cfg.ks) < 1 or cfg.n_users < 1:
         raise InputError(f"expected positive ks and n_users, found {cfg.ks} and {cfg.n_users}")
     split = make_split(ws, "microvideo")
@@ -127,14 +147,17 @@ def evaluate_editor(
     test_start = split.info["test_start"]
     # 5. keyframes of the recommended items (cached per video)
     needed = sorted(set(top.ravel().tolist()))
-    paths = [ws.media_path(catalogue[j].media.hash, catalogue[j].media.mime) for j in needed]
-    found = keyframes_many(paths, [catalogue[j].media.hash for j in needed], encoder, cache, cfg.cover.keyframes, progress)
+    paths = {j: ws.media_path(catalogue[j].media.hash, catalogue[j].media.mime) for j in needed}
+    found = keyframes_many([paths[j] for j in needed], [catalogue[j].media.hash for j in needed], encoder, cache, cfg.cover.keyframes, progress)
     kfs: dict[int, Keyframes] = dict(zip(needed, found))
-    # 6. score every row for every (user, item)
-    cover_vals = {r: {m: [] for m in ("cos", "ps", "ctr")} for r in COVER_ROWS}
-    clip_vals = {r: {m: [] for m in ("cos", "ps", "watch", "seconds")} for r in CLIP_ROWS}
+    shown = ShownFrames(oracle, paths)
+    # 6. choose every row's cover and clip for every (user, item); Cos / PS now, pixels judged later
+    cover_vals = {r: {m: [] for m in ("cos", "ps", "ctr", "ctr_label")} for r in COVER_ROWS}
+    clip_vals = {r: {m: [] for m in ("cos", "ps", "watch", "seconds", "watch_label")} for r in CLIP_ROWS}
+    pending = []  # per (user, item): what each row shows, scored in step 8
     judged = 0  # users whose looks come from impressions (the rest: the centred User_Hist judge)
-    random_frames = _random_frames(ws, catalogue, users, top, rng, encoder)
+    restyled = agreed = 0  # generec covers restyled, and how many of those the oracle's judge sees in that look
+    random_frames = _random_frames(ws, catalogue, users, top, rng, encoder, oracle)
     for n, u in enumerate(users):
         uid = str(train.user_ids[u])
         clicked = covers[train.matrix[u].indices]
@@ -147,9 +170,10 @@ def evaluate_editor(
         look_ctx = EditContext(ws, uid, look_pref, encoder, cache, look_judge=judge)
         judged += judge is not None
         for rank, j in enumerate(top[n]):
-            iid, kf = str(item_ids[j]), kfs[j]
+            iid, kf, path = str(item_ids[j]), kfs[j], paths[j]
+            duration = oracle.videos[iid].duration
             # covers
-            rt, rf = random_frames[(n, rank)]
+            rt, rf, r_judged = random_frames[(n, rank)]
             chosen = {"random frame": (rt, rf), "original cover": (0.0, covers[j])}
             for row, pref in prefs.items():
                 ctx = EditContext(ws, uid, pref, encoder, cache)
@@ -159,20 +183,24 @@ def evaluate_editor(
             ctx = EditContext(ws, uid, prefs["frame: concepts"], encoder, cache, history=hist)
             choice = choose_cover(kf, ctx, None, cfg.cover, covers[j])
             t = choice.t
-            path = ws.media_path(catalogue[j].media.hash, catalogue[j].media.mime)
-            image = _upright_at(path, [t])[0]  # t = 0: the cover
+            image = upright_at(path, [t])[0]  # t = 0: the cover
             look = personal_look(image, look_ctx, cfg.cover.restyle_min_gain)
             styled = restyle_image(image, look) if look else image
             chosen[GENEREC_COVER] = (t, encoder.encode([styled]).features[0])
-            looks = {GENEREC_COVER: look}
+            g_judged = oracle.judge_images([styled])
+            if look:
+                restyled += 1
+                agreed += oracle.styles[int(g_judged[1][0].argmax())] == look
             feats = np.stack([f for _, f in chosen.values()])
             cos = _unit(feats) @ _unit(hist)
             ps = model.score_content([uid] * len(feats), feats, [iid] * len(feats))
             for r, (row, (t, _)) in enumerate(chosen.items()):
                 cover_vals[row]["cos"].append(cos[r])
                 cover_vals[row]["ps"].append(ps[r])
-                ref = FrameRef(iid, min(t, oracle.videos[iid].duration), looks.get(row))
-                cover_vals[row]["ctr"].append(oracle.click_prob(uid, ref))
+                label_look = look if row == GENEREC_COVER else None
+                cover_vals[row]["ctr_label"].append(oracle.click_prob(uid, FrameRef(iid, min(t, duration), label_look)))
+            for row in PREF_ROWS:
+                shown.request(j, [chosen[row][0]])
             # clips
             length = clip_length(kf.duration, ClipConfig(length_s=cfg.clip_length_s))
             start = float(rng.uniform(0.0, max(0.0, kf.duration - length)))
@@ -181,36 +209,70 @@ def evaluate_editor(
                 ctx = EditContext(ws, uid, pref, encoder, cache)
                 c = choose_clip(kf, ctx, length, None, cfg.clip)
                 spans[row] = (c.start, c.end)
-            # the clip op: the concepts window in the user's look (judged on the keyframes it shows)
+            spans = {row: (a, min(b, duration)) for row, (a, b) in spans.items()}
+            # the clip op: the concepts window in the user's look (the look judged on the keyframes it shows)
             a, b = spans["clip: concepts"]
             inside = np.flatnonzero((kf.timestamps >= a) & (kf.timestamps < b))
-            shown = inside if len(inside) else np.array([int(np.argmax(kf.weights_in(a, b)))])
-            frames = _upright_at(path, [float(kf.timestamps[i]) for i in shown])
+            shown_kf = inside if len(inside) else np.array([int(np.argmax(kf.weights_in(a, b)))])
+            frames = upright_at(path, [float(kf.timestamps[i]) for i in shown_kf])
             clip_look = personal_look(frames, look_ctx, cfg.clip.restyle_min_gain)
             spans[CLIP_ROWS[6]] = (a, b)
             styled = encoder.encode([restyle_image(f, clip_look) if clip_look else f for f in frames]).features
-            w = kf.weights_in(a, b)[shown]
+            w = kf.weights_in(a, b)[shown_kf]
             feats = np.stack([_clip_features(kf, a, b) for a, b in list(spans.values())[:-1]] + [(w[:, None] * styled).sum(0) / max(w.sum(), 1e-8)])
             cos = _unit(feats) @ _unit(hist)
             ps = model.score_content([uid] * len(feats), feats, [iid] * len(feats))
-            duration = oracle.videos[iid].duration
             for r, (row, (a, b)) in enumerate(spans.items()):
-                watch = oracle.watch_value(uid, ClipRef(iid, a, min(b, duration), clip_look if row == CLIP_ROWS[6] else None))
+                label = oracle.watch_value(uid, ClipRef(iid, a, b, clip_look if row == CLIP_ROWS[6] else None))
                 clip_vals[row]["cos"].append(cos[r])
                 clip_vals[row]["ps"].append(ps[r])
-                clip_vals[row]["watch"].append(watch.ratio)
-                clip_vals[row]["seconds"].append(watch.seconds)
+                clip_vals[row]["watch_label"].append(label.ratio)
+                shown.request(j, clip_steps(a, b)[0])
+            # the generec clip as shown: one frame per second of the window, in the look
+            mids, lengths = clip_steps(*spans[CLIP_ROWS[6]])
+            c_judged = oracle.judge_images([restyle_image(f, clip_look) for f in upright_at(path, list(mids))]) if clip_look else None
+            pending.append((uid, j, iid, {row: chosen[row][0] for row in PREF_ROWS}, r_judged, g_judged, spans, (c_judged, lengths)))
         if progress:
             progress("editor protocol", n + 1, len(users))
-    # 7. @K: mean over each user's first K items, then over users
+    # 7. judge every other frame shown (the judge's view of a frame is the same for every user)
+    frames_judged = shown.resolve(progress)
+    originals = _judged_covers(ws, oracle, {j: catalogue[j] for j in needed})
+    # 8. score every row from the pixels shown: P(click) and watch as the oracle's expectation over the judge
+    for uid, j, iid, times, r_judged, g_judged, spans, (c_judged, c_lengths) in pending:
+        q = oracle.videos[iid].quality
+        judged_covers = {"random frame": r_judged, "original cover": originals[j], **{row: shown.get(j, [t]) for row, t in times.items()}, GENEREC_COVER: g_judged}
+        for row in COVER_ROWS:
+            cover_vals[row]["ctr"].append(float(oracle.click_probs_judged(uid, *judged_covers[row], q)[0]))
+        for row, (a, b) in spans.items():
+            if row == CLIP_ROWS[6] and c_judged is not None:
+                (cp, sp), lengths = c_judged, c_lengths
+            else:  # as uploaded (the generec clip left in its look: the concepts window's frames)
+                mids, lengths = clip_steps(a, b)
+                cp, sp = shown.get(j, mids)
+            value = oracle.watch_value_judged(uid, cp, sp, lengths)
+            clip_vals[row]["watch"].append(value.ratio)
+            clip_vals[row]["seconds"].append(value.seconds)
+    # 9. how well the judge sees each look, as the product renders it and as the benchmark does, on held-out videos
+    looks_seen = judge_on_held_out_looks(ws, oracle, {i.id: i for i in catalogue}, restyle_image, cfg.seed)
+    # 10. @K: mean over each user's first K items, then over users
     report_covers = {row: _at_k(vals, len(users), k_max, cfg.ks) for row, vals in cover_vals.items()}
     report_clips = {row: _at_k(vals, len(users), k_max, cfg.ks) for row, vals in clip_vals.items()}
     info = {
         "users": int(len(users)), "items_edited": len(needed), "clip_length_s": cfg.clip_length_s, "seed": cfg.seed,
         "mean_keyframes": float(np.mean([len(kf) for kf in kfs.values()])), "users_with_look_judge": judged,
-        "look_classes": list(classifier.looks_) if classifier is not None else [], "seconds": round(time.perf_counter() - started, 1),
+        "look_classes": list(classifier.looks_) if classifier is not None else [], "look_tags": not cfg.strip_look_tags,
+        "scored_by": "pixels (the oracle's judge); *_label: the applied look's label", "frames_judged": frames_judged,
+        "generec_covers_restyled": restyled, "restyled_judged_in_their_look": agreed, **looks_seen,
+        "seconds": round(time.perf_counter() - started, 1),
     }  # fmt: skip
     return EditorReport(report_covers, report_clips, PAPER_COVER_ROWS, info)
+
+
+def _judged_covers(ws: Workspace, oracle: Oracle, items: dict[int, Any]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """The judge's view of each item's catalogue cover, the image users are shown."""
+    keys = list(items)
+    cp, sp = oracle.judge_images([load_image(ws.media_path(items[j].cover.hash, items[j].cover.mime)) for j in keys])
+    return {j: (cp[n : n + 1], sp[n : n + 1]) for n, j in enumerate(keys)}
 
 
 def _at_k(vals: dict[str, list[float]], n_users: int, k_max: int, ks: Sequence[int]) -> dict[str, float]:
@@ -228,18 +290,8 @@ def _clip_features(kf: Keyframes, start: float, end: float) -> np.ndarray:
     return (w[:, None] * kf.features).sum(0) / max(w.sum(), 1e-8)
 
 
-@functools.lru_cache(maxsize=8192)
-def _rotation(path: Path) -> int:
-    """A media file's rotation, probed once (media files are content-addressed: a path never changes)."""
-    return probe(path).rotation
-
-
-def _upright_at(path: Path, times: list[float]) -> list[np.ndarray]:
-    return [apply_rotation(im, _rotation(path)) for im in frames_at(path, times).images]
-
-
-def _random_frames(ws, catalogue, users, top, rng, encoder) -> dict[tuple[int, int], tuple[float, np.ndarray]]:
-    """A uniformly random frame of each recommended item, per (user row, rank), encoded."""
+def _random_frames(ws, catalogue, users, top, rng, encoder, oracle) -> dict[tuple[int, int], tuple[float, np.ndarray, tuple[np.ndarray, np.ndarray]]]:
+    """A uniformly random frame of each recommended item, per (user row, rank): (t, features, judged)."""
     picks, images = [], []
     for n in range(len(users)):
         for rank, j in enumerate(top[n]):
@@ -248,10 +300,10 @@ def _random_frames(ws, catalogue, users, top, rng, encoder) -> dict[tuple[int, i
             t = float(rng.uniform(0.0, it.media.duration or 0.0))
             got = frames_at(path, [t])
             picks.append(((n, rank), got.timestamps[0]))
-            images.append(apply_rotation(got.images[0], _rotation(path)))
+            images.append(apply_rotation(got.images[0], rotation_of(path)))
     feats = encoder.encode(images).features
-    return {key: (t, f) for (key, t), f in zip(picks, feats)}
-
+    cp, sp = oracle.judge_images(images)
+    return {key: (t, f, (cp[k : k + 1], sp[k : k + 1])) for k, ((key, t), f) in enumerate(zip(picks, feats))}
 
 
 # throughput ------------------------------------------------------------------------------------

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import platform
+import sqlite3
+import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
@@ -17,7 +22,7 @@ from generec.retrieval import RETRIEVERS
 from generec.retrieval.base import Retriever
 from generec.retrieval.data import InteractionData, Split, make_split
 from generec.retrieval.trainer import tune_and_fit
-from generec.workspace import Workspace
+from generec.workspace import DB_NAME, Workspace
 
 Progress = Callable[[str, int, int], None]
 
@@ -87,6 +92,32 @@ def cold_item_metrics(model: Retriever, split: Split, ks: Sequence[int] = (10, 2
     out["users"] = report.n_users
     out["items"] = int(cold.sum())
     return out
+
+
+@contextmanager
+def catalogue_without_look_tags(ws: Workspace) -> Iterator[Workspace]:
+    """A temporary view of `ws` whose items' tags hold no look word (the benchmark's own list,
+    `datasets.tags.ALL_LOOK_WORDS`): a copy of the database with the tags stripped, the media,
+    oracle and feature cache shared read-mostly, its own `models/`. `ws` is left unchanged."""
+    from generec.datasets.tags import strip_look_words
+
+    with tempfile.TemporaryDirectory(prefix="generec-no-look-tags-") as tmp:
+        root = Path(tmp) / "ws"
+        root.mkdir()
+        with sqlite3.connect(root / DB_NAME) as dst:
+            ws.db.conn.backup(dst)
+        dst.close()
+        for shared in ("media", "features", "oracle"):
+            if (ws.root / shared).exists():
+                os.symlink((ws.root / shared).resolve(), root / shared)
+        view = Workspace.open(root)
+        try:
+            rows = view.db.query("SELECT id, tags FROM items")
+            with view.db.transaction() as conn:
+                conn.executemany("UPDATE items SET tags = ? WHERE id = ?", [(json.dumps(strip_look_words(json.loads(t or "[]"))), i) for i, t in rows])
+            yield view
+        finally:
+            view.close()
 
 
 def attach_features(split: Split, features: np.ndarray) -> None:

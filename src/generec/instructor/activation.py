@@ -43,6 +43,8 @@ from dataclasses import dataclass
 
 from generec.errors import InputError
 from generec.instructor.guidance import LOOK_STYLES, STYLE_VOCABULARY, EditOp, Guidance, Mode
+from generec.instructor.tokens import word_forms
+from generec.instructor.vocabulary import CONCEPT_MULTI, CONCEPT_SYNONYMS
 from generec.types import Event, Interaction, Item
 from generec.workspace import Workspace
 
@@ -103,22 +105,8 @@ class Activation:
 # -- reading an item ------------------------------------------------------------------------------
 
 
-def _forms(word: str) -> set[str]:
-    """A word and its likely singulars: "puppies" -> puppies, puppy; "boxes" -> boxes, boxe, box."""
-    forms = {word}
-    if len(word) > 3 and word.endswith("ies"):
-        forms.add(word[:-3] + "y")
-    if len(word) > 3 and word.endswith("es"):
-        forms.add(word[:-2])
-    if len(word) > 2 and word.endswith("s") and not word.endswith("ss"):
-        forms.add(word[:-1])
-    return forms
-
-
 def _synonyms() -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
     """word -> concept, and multi-word phrase -> concepts, from the parser's tables."""
-    from generec.instructor.parser import CONCEPT_MULTI, CONCEPT_SYNONYMS
-
     words: dict[str, str] = {}
     phrases: dict[str, tuple[str, ...]] = {p: cs for p, cs in CONCEPT_MULTI.items()}
     for concept, synonyms in CONCEPT_SYNONYMS.items():
@@ -153,10 +141,10 @@ def read_item(item: Item) -> ItemReading:
     tags = [t.lower() for t in item.tags]
     text = " ".join([item.title, item.text, *(t.replace("_", " ") for t in tags)]).lower()
     raw = _WORD.findall(text)
-    words = frozenset(f for w in raw for f in _forms(w))
+    words = frozenset(f for w in raw for f in word_forms(w))
     concepts = {t for t in tags if t not in STYLE_VOCABULARY}
     for w in raw:
-        for f in _forms(w):
+        for f in word_forms(w):
             if f in synonym_words:
                 concepts.add(synonym_words[f])
     padded = f" {' '.join(raw)} "
@@ -172,12 +160,12 @@ def shows(reading: ItemReading, term: str, vocabulary: Iterable[str]) -> bool:
     """Whether the item shows `term`: a concept through grounding, any other term literally."""
     if term in reading.concepts:
         return True
-    if term in vocabulary:
+    if term in vocabulary and term in CONCEPT_SYNONYMS:  # a table concept: only through grounding
         return False
     words = _WORD.findall(term)
     if len(words) > 1:
         return f" {' '.join(words)} " in reading.text
-    return bool(words) and bool(_forms(words[0]) & reading.words)
+    return bool(words) and bool(set(word_forms(words[0])) & reading.words)
 
 
 # -- checking candidates --------------------------------------------------------------------------
@@ -186,8 +174,6 @@ def shows(reading: ItemReading, term: str, vocabulary: Iterable[str]) -> bool:
 def check_item(
     item: Item, guidance: Guidance, rank: int = 0, score: float = 0.0, vocabulary: Iterable[str] = (), min_clip_s: float = 1.0
 ) -> CandidateCheck:
-    from generec.instructor.parser import CONCEPT_SYNONYMS
-
     vocab = set(vocabulary) | set(CONCEPT_SYNONYMS)
     r = read_item(item)
     inc = tuple(t for t in guidance.include if shows(r, t, vocab))
@@ -238,9 +224,10 @@ def check_candidates(
     if scores is not None and len(scores) != len(item_ids):
         raise InputError(f"scores: expected {len(item_ids)} scores (one per item), found {len(scores)}")
     if vocabulary is None:
-        from generec.pipeline import catalogue_vocabulary
+        from generec.instructor.catalogue import catalogue_vocabulary
+        from generec.types import Origin
 
-        vocabulary = catalogue_vocabulary(ws)
+        vocabulary = catalogue_vocabulary(ws.items.all(origin=Origin.HUMAN)).tags
     vocabulary = tuple(vocabulary)
     out = []
     for rank, item_id in enumerate(item_ids):

@@ -7,28 +7,19 @@
    process sees it, so a new process continues the dialogue. Each stored row is one accepted
    turn: its PII-redacted text and the turn's own guidance (before merging), so the session is
    the fold of `dialogue.merge` over the rows, a "dialogue reset" row starting it over;
-3. the instruction: a dialogue turn (vocabulary from the catalogue, `item_exists` from the
-   workspace, the session's last feed, and as "this video" the item the session last chose to
-   edit). A rejected text (empty, too long, binary) raises InputError and stores nothing. With no
+3. the instruction: a dialogue turn (vocabulary from the catalogue's tags and titles,
+   `catalogue.py`; `item_exists` from the workspace; the session's last feed; as "this video" the
+   item the session last chose to edit; as the usual length, the median length of what the user
+   clicked, liked or watched, for "shorter" / "longer"). A rejected text (empty, too long, binary) raises InputError and stores nothing. With no
    text the session's standing guidance is used, else the feedback alone (`source="feedback"`);
 4. fusion (`fusion.py`): the user's feedback and the instruction's concepts become `vector`;
-5. activation (`activation.py`) over the current retriever's top-k. With no trained retriever
+5. activation (`activation.py`) over the current retriever's top-k and the pool `apply` would
+   serve from (so "no candidate satisfies" and the served feed agree). With no trained retriever
    the mode stays as parsed and a note says so. The decision lands in `mode`, `target_item` and
-   `edit_op`, and its reason in `notes` ("activation: ...").
+   `edit_op`, and its reason in `notes` ("activation: ..."); `mode_explicit` stays true only when
+   the way taken is the one the user asked for.
 
-`apply(ws, user_id, guidance, k)` serves the guidance as a `FeedResult`:
-
-- retrieve: `recommend` under `Constraints` from the guidance (items showing an excluded concept
-  and items outside the duration bounds are filtered out), then re-ranked: items that match the
-  guidance (`match >= min_match`: included concepts, look) first, each group by
-  z(retriever score) + `vector_weight` · z(cos(v', item text));
-- repurpose: `pipeline.edit` on the target item (clip for durations and pacing, style for a
-  look, else cover), the edited item first, then the retrieved feed without its parent. An edit
-  that cannot be made (`CannotSatisfy`, a user with no history) falls back to retrieval, noted;
-- create: no creator is installed yet; the note says so and the retrieved feed stands in.
-
-The items shown become the session's `last_feed` when `apply` is given the instructor and the
-session (`Instructor.apply` does this).
+`apply` (`feed.py`) serves the guidance.
 """
 
 from __future__ import annotations
@@ -36,53 +27,30 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from generec.editor.base import EditResult
 from generec.errors import InputError
 from generec.instructor.activation import (
     Activation,
-    ActivationConfig,
     CandidateCheck,
     check_candidates,
-    check_item,
     decide,
-    edit_op_for,
     recent_events,
 )
+from generec.instructor.catalogue import CatalogueVocabulary, catalogue_vocabulary
 from generec.instructor.dialogue import MAX_TURNS, Dialogue, DialogueState, Turn, merge
-from generec.instructor.fusion import FusionConfig, item_embeddings, user_profile, with_vector
-from generec.instructor.guidance import Guidance, Mode
-from generec.pipeline import EditConfig
-from generec.types import Instruction, Interaction, Origin
+from generec.instructor.feed import NO_CREATOR, FeedResult, InstructorConfig, apply, served_pool
+from generec.instructor.fusion import user_profile, with_vector
+from generec.instructor.guidance import Guidance
+from generec.types import Event, Instruction, Interaction, Origin
 from generec.workspace import Workspace
 
+__all__ = ["NO_CREATOR", "FeedResult", "Instructor", "InstructorConfig", "apply", "session_from_instructions"]
+
 RESET_NOTE = "dialogue reset"
-NO_CREATOR = "no creator installed yet (issue: AI creator)"
-
-
-@dataclass(frozen=True)
-class InstructorConfig:
-    default_session: str = "default"  # the session of a call that names none
-    persist: bool = True  # store accepted turns in ws.instructions (and rebuild sessions from them)
-    use_retriever: bool = True  # False: no activation over candidates (the parsed mode stays)
-    rerank_pool: int = 50  # items `apply` fetches and re-ranks
-    vector_weight: float = 0.5  # weight of z(cos(v', item)) against z(retriever score) in `apply`
-    fusion: FusionConfig = field(default_factory=FusionConfig)
-    activation: ActivationConfig = field(default_factory=ActivationConfig)
-    edit: EditConfig = field(default_factory=EditConfig)
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.default_session, str) or not self.default_session.strip():
-            raise InputError(f"InstructorConfig.default_session: expected a non-empty string, found {self.default_session!r}")
-        if self.rerank_pool < 1 or self.vector_weight < 0:
-            raise InputError(
-                "InstructorConfig: rerank_pool must be >= 1 and vector_weight >= 0, "
-                f"found {self.rerank_pool}, {self.vector_weight}"
-            )
+POSITIVE_EVENTS = (Event.CLICK, Event.LIKE, Event.WATCH)
 
 
 class Instructor:
@@ -106,7 +74,7 @@ class Instructor:
         self._edited: dict[tuple[str, str], str] = {}  # the item each session last chose to edit
         self._retriever: Any = None
         self._retriever_key: tuple | None = None
-        self._vocabulary: tuple[int, tuple[str, ...]] | None = None
+        self._catalogue: tuple[int, CatalogueVocabulary] | None = None
         self._lock = threading.RLock()
 
     # -- the contract -----------------------------------------------------------------------------
@@ -151,8 +119,10 @@ class Instructor:
         if model is not None:
             k = min(cfg.activation.k, model.data_.n_items)
             rec = model.recommend(user_id, k, exclude_seen=True)
-            ids = [s.item_id for s in rec.items]
-            candidates = check_candidates(self.ws, guidance, ids, [s.score for s in rec.items], self.vocabulary(), cfg.activation)
+            scored = {s.item_id: s.score for s in rec.items}
+            for s in served_pool(self.ws, model, user_id, guidance, k, (), cfg, self.vocabulary()).items:
+                scored.setdefault(s.item_id, s.score)  # what `apply` would serve is checked too
+            candidates = check_candidates(self.ws, guidance, list(scored), list(scored.values()), self.vocabulary(), cfg.activation)
         recent = recent_events(events, self.clock(), cfg.activation.streak_window_s)
         activation = decide(guidance, candidates, recent, cfg.activation)
         final = activated(guidance, activation, notes)
@@ -192,8 +162,11 @@ class Instructor:
         state = self.dialogue.get(user_id, session_id)
         current = self._edited.get((user_id, session_id))
         current_item = self.ws.items.get(current) if current else None
+        catalogue = self.catalogue()
         context = ParseContext(
-            vocabulary=self.vocabulary() or DEFAULT_VOCABULARY,
+            vocabulary=catalogue.tags or DEFAULT_VOCABULARY,
+            terms=catalogue.terms,
+            usual_duration_s=usual_duration(self.ws, user_id),
             last_feed=state.last_feed if state is not None else (),
             current_item=current_item.id if current_item else None,
             item_exists=lambda i: self.ws.items.get(i) is not None,
@@ -212,14 +185,16 @@ class Instructor:
 
     # -- shared resources ----------------------------------------------------------------------------
 
-    def vocabulary(self) -> tuple[str, ...]:
-        """The catalogue's concept tags (recomputed when the item count changes)."""
-        from generec.pipeline import catalogue_vocabulary
-
+    def catalogue(self) -> CatalogueVocabulary:
+        """The catalogue's tags and title terms (recomputed when the item count changes)."""
         count = self.ws.items.count()
-        if self._vocabulary is None or self._vocabulary[0] != count:
-            self._vocabulary = (count, catalogue_vocabulary(self.ws))
-        return self._vocabulary[1]
+        if self._catalogue is None or self._catalogue[0] != count:
+            self._catalogue = (count, catalogue_vocabulary(self.ws.items.all(origin=Origin.HUMAN)))
+        return self._catalogue[1]
+
+    def vocabulary(self) -> tuple[str, ...]:
+        """The catalogue's concepts: its tags (or, with none, its frequent title words)."""
+        return self.catalogue().tags
 
     def _parser(self):
         if self.parser is None:
@@ -277,170 +252,26 @@ def session_from_instructions(user_id: str, session_id: str, rows: Sequence[Inst
     return state
 
 
+def usual_duration(ws: Workspace, user_id: str, last: int = 200) -> float | None:
+    """Median media length (s) of the last `last` items the user clicked, liked or watched; None without any."""
+    lengths = []
+    positives = [e for e in ws.interactions.for_user(user_id) if e.event in POSITIVE_EVENTS]
+    for event in sorted(positives, key=lambda e: e.ts)[-last:]:
+        item = ws.items.get(event.item_id)
+        if item is not None and item.media is not None and item.media.duration:
+            lengths.append(float(item.media.duration))
+    return round(float(np.median(lengths)), 3) if lengths else None
+
+
 def activated(guidance: Guidance, activation: Activation, notes: Sequence[str] = ()) -> Guidance:
-    """The guidance with the activation's decision in it."""
+    """The guidance with the activation's decision in it; `mode_explicit` only if the user asked for that way."""
     repurpose = activation.mode == "repurpose"
     fields = guidance.model_dump()
     fields.update(
         mode=activation.mode,
+        mode_explicit=guidance.mode_explicit and activation.mode == guidance.mode,
         target_item=activation.target_item if repurpose else guidance.target_item,
         edit_op=activation.edit_op if repurpose else None,
         notes=(*guidance.notes, *notes, f"activation: {activation.mode}: {activation.reason}"),
     )
     return Guidance.model_validate(fields)
-
-
-# -- serving the guidance ---------------------------------------------------------------------------
-
-
-@dataclass
-class FeedEntry:
-    item_id: str
-    way: Mode  # how it reached the feed: retrieve | repurpose | create
-    origin: str  # human | ai_edited | ai_created
-    score: float | None = None  # the retriever's score (retrieve), the edit's score (repurpose)
-    parent_id: str | None = None
-    match: float | None = None  # how well it satisfies the guidance (activation.py)
-
-
-@dataclass
-class FeedResult:
-    user_id: str
-    mode: Mode  # the way taken
-    requested_mode: Mode  # the guidance's
-    items: list[FeedEntry]
-    edits: list[EditResult]
-    notes: list[str]
-    guidance: Guidance
-
-    @property
-    def item_ids(self) -> list[str]:
-        return [e.item_id for e in self.items]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "user_id": self.user_id, "mode": self.mode, "requested_mode": self.requested_mode,
-            "items": [vars(e) for e in self.items], "edits": [e.to_dict() for e in self.edits], "notes": self.notes,
-        }  # fmt: skip
-
-
-def _z(x: np.ndarray) -> np.ndarray:
-    return (x - x.mean()) / (x.std() + 1e-8) if len(x) > 1 else np.zeros_like(x)
-
-
-def retrieve_feed(
-    ws: Workspace,
-    model,
-    user_id: str,
-    guidance: Guidance,
-    k: int,
-    exclude: Sequence[str] = (),
-    config: InstructorConfig | None = None,
-    vocabulary: Sequence[str] | None = None,
-    notes: list[str] | None = None,
-) -> list[FeedEntry]:
-    """The user's top-k under the guidance's hard constraints, re-ranked by its soft ones."""
-    from generec.pipeline import catalogue_vocabulary
-    from generec.retrieval.base import Constraints
-
-    cfg = config or InstructorConfig()
-    notes = notes if notes is not None else []
-    if k <= 0:
-        return []
-    vocab = tuple(vocabulary) if vocabulary is not None else catalogue_vocabulary(ws)
-    items = {i.id: i for i in ws.items.all(origin=Origin.HUMAN)}
-    checks: dict[str, CandidateCheck] = {}
-
-    def check(item_id: str) -> CandidateCheck | None:
-        if item_id not in checks and item_id in items:
-            checks[item_id] = check_item(items[item_id], guidance, vocabulary=vocab, min_clip_s=cfg.activation.min_clip_s)
-        return checks.get(item_id)
-
-    def allowed(item_id: str) -> bool:  # hard: no excluded concept, duration within bounds
-        c = check(item_id)
-        return c is not None and not c.exclude_hits and c.duration_ok
-
-    # 1. the pool under the hard constraints
-    pool = min(model.data_.n_items, max(k, cfg.rerank_pool))
-    rec = model.recommend(user_id, pool, exclude_seen=True, constraints=Constraints(exclude=frozenset(exclude), predicate=allowed))
-    if rec.fallback:
-        notes.append(f"retrieval: {rec.fallback}")
-    if not rec.items:
-        notes.append("retrieval: no item meets the guidance's exclusions and durations")
-        return []
-    # 2. re-rank: matching items first; within a group, z(score) + w · z(cos(v', item))
-    found = [check(s.item_id) for s in rec.items]
-    blend = _z(np.array([s.score for s in rec.items], np.float64))
-    if guidance.vector is not None and cfg.vector_weight > 0:
-        from generec.encoders.text import get_text_encoder
-
-        encoder = get_text_encoder()
-        if guidance.vector_space == encoder.version:
-            sims = item_embeddings([items[s.item_id] for s in rec.items], encoder) @ np.asarray(guidance.vector, np.float32)
-            blend = blend + cfg.vector_weight * _z(sims.astype(np.float64))
-        else:
-            notes.append(f"retrieval: the guidance's vector is in {guidance.vector_space!r}, not {encoder.version!r}; not used")
-    order = sorted(range(len(found)), key=lambda j: (found[j].match < cfg.activation.min_match, -blend[j], j))
-    return [FeedEntry(rec.items[j].item_id, "retrieve", "human", rec.items[j].score, None, found[j].match) for j in order[:k]]
-
-
-def apply(
-    ws: Workspace,
-    user_id: str,
-    guidance: Guidance,
-    k: int = 10,
-    config: InstructorConfig | None = None,
-    instructor: Instructor | None = None,
-    session: str | None = None,
-    retriever=None,
-) -> FeedResult:
-    """Serve `guidance` to `user_id`: a feed of `k` items (module doc)."""
-    from generec.pipeline import edit
-    from generec.retrieval.serving import load_current
-
-    cfg = config or InstructorConfig()
-    # 1. check inputs
-    if not isinstance(guidance, Guidance):
-        raise InputError(f"guidance: expected a Guidance, found {type(guidance).__name__}")
-    if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
-        raise InputError(f"k must be a positive integer, got {k!r}")
-    if ws.users.get(user_id) is None:
-        raise InputError(f"unknown user {user_id!r}: not in workspace {ws.root}")
-    notes: list[str] = []
-    entries: list[FeedEntry] = []
-    edits: list[EditResult] = []
-    exclude: list[str] = []
-    # 2. repurpose: edit the target item (its edit leads the feed)
-    if guidance.mode == "repurpose":
-        target = guidance.target_item
-        if target is None:
-            notes.append("repurpose: no video to edit was named; serving retrieval")
-        else:
-            op = guidance.edit_op or edit_op_for(guidance)
-            lean = guidance.model_copy(update={"vector": None, "vector_space": None})  # provenance keeps the request, not the vector
-            try:
-                result = edit(ws, op, user_id, target, guidance=lean, config=cfg.edit)
-            except InputError as exc:  # CannotSatisfy, a user with no history to edit for, ...
-                notes.append(f"repurpose: could not {op} {target} ({exc}); serving retrieval")
-            else:
-                edits.append(result)
-                exclude.append(target)
-                entries.append(FeedEntry(result.item.id, "repurpose", str(result.item.origin), result.score, target))
-    # 3. create: no creator yet
-    if guidance.mode == "create":
-        notes.append(f"create: {NO_CREATOR}; serving retrieval instead")
-    # 4. the retrieved feed fills the rest
-    model = retriever
-    if model is None:
-        try:
-            model = load_current(ws)
-        except InputError as exc:
-            notes.append(f"retrieval: no retriever ({exc})")
-    if model is not None:
-        vocab = instructor.vocabulary() if instructor is not None else None
-        entries += retrieve_feed(ws, model, user_id, guidance, k - len(entries), exclude, cfg, vocab, notes)
-    result = FeedResult(user_id, "repurpose" if edits else "retrieve", guidance.mode, entries, edits, notes, guidance)
-    # 5. the feed shown becomes the session's last feed
-    if instructor is not None:
-        instructor.dialogue.set_feed(user_id, instructor._session_id(session), result.item_ids)
-    return result

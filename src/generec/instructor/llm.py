@@ -85,6 +85,46 @@ class LLMConfig:
             raise InputError(f"LLMConfig.api_key_env must name an environment variable, got {self.api_key_env!r}")
 
 
+PARSER_BACKENDS = ("embedded", "llm")
+
+
+@dataclass(frozen=True)
+class ParserSettings:
+    """Which parser reads instructions; the `[parser]` section of a config file:
+
+        [parser]
+        backend = "llm"
+        [parser.llm]
+        url = "http://127.0.0.1:8080/v1"
+        model = "qwen2.5-1.5b-instruct"
+    """
+
+    backend: str = "embedded"  # one of PARSER_BACKENDS
+    llm: LLMConfig = field(default_factory=LLMConfig)
+
+    def __post_init__(self) -> None:
+        if self.backend not in PARSER_BACKENDS:
+            raise InputError(f"unknown parser {self.backend!r}; valid parsers: {', '.join(PARSER_BACKENDS)}")
+
+
+def parser_settings(config_path=None, backend: str | None = None, url: str | None = None, model: str | None = None) -> ParserSettings:
+    """defaults < the config file's `[parser]` section < the command line's flags."""
+    from generec.config import load_config
+
+    settings = load_config(ParserSettings, config_path, section="parser", overrides={"backend": backend})
+    if (url is not None or model is not None) and settings.backend != "llm":
+        raise InputError("--llm-url and --llm-model need --parser llm (or backend = \"llm\" in the config's [parser])")
+    if url is not None or model is not None:
+        llm = LLMConfig(**{**settings.llm.__dict__, **({"url": url} if url is not None else {}), **({"model": model} if model is not None else {})})
+        settings = ParserSettings(settings.backend, llm)
+    return settings
+
+
+def build_parser(settings: ParserSettings, embedded: GuidanceParser) -> GuidanceParser:
+    """The parser the settings name; the LLM one falls back to `embedded` on any backend failure."""
+    return LLMParser(settings.llm, fallback=embedded) if settings.backend == "llm" else embedded
+
+
 @dataclass
 class LLMStats:
     """Counters since the parser was made. `fallbacks` is keyed by reason:

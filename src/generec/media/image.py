@@ -72,8 +72,8 @@ def probe_image(path: PathLike, limits: MediaLimits | None = None) -> ImageInfo:
         width, height, mode, fmt = im.width, im.height, im.mode, im.format or ""
         if width * height > limits.max_pixels:
             raise MediaError(
-                f"{p}: expected at most {limits.max_pixels} pixels, "
-                f"found {width}x{height} = {width * height}"
+                f"{p}: expected images within the media limit max_pixels = {limits.max_pixels}, "
+                f"found {width}x{height} = {width * height} pixels"
             )
         try:
             im.verify()
