@@ -147,7 +147,7 @@ def test_errors_are_one_clear_line(tmp_path):
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "generec.db").write_text("not sqlite\n" * 100)
     line = _one_error_line(generec("data", "stats", "-w", tmp_path / "bad"))
-    assert "generec.db is not a readable generec database: file is not a database" in line
+    assert "generec.db is not a readable generec database: expected an SQLite file" in line
     # an unexpected exception: its message and type; --debug (or GENEREC_DEBUG=1) adds the traceback
     (ws / "models" / "current.json").write_text("{half a json")
     line = _one_error_line(generec("recommend", "--user", "u", "-w", ws))
