@@ -101,11 +101,11 @@ def look_judge_or_reason(
     cfg = config or LookJudgeConfig()
     classifier = look_classifier(ws, encoder, cache, cfg)
     if classifier is None:
-        return None, f"the catalogue's tags name fewer than 2 looks on >= {cfg.min_items} covers each"
+        return None, "the catalogue has no covers to learn looks from"
     taste = look_taste(ws, user_id, classifier, encoder, cache)
     if taste is None:
         return None, f"user {user_id} has fewer than {classifier.config.min_impressions} impressions"
-    return LookJudge(classifier, taste, classifier.config.margin), None
+    return LookJudge(classifier, taste, classifier.config.margin, classifier.config.candidates), None
 
 
 def edit(

@@ -9,6 +9,7 @@ import pytest
 from generec.datasets.styles import apply_style
 from generec.editor.look_judge import (
     LookClassifier,
+    LookJudgeConfig,
     fit_rates,
     look_classifier,
     look_stats,
@@ -59,21 +60,24 @@ def test_classifier_tells_looks_apart_on_frames_it_never_saw():
     names = ("chelsea", "coffee", "astronaut", "rocket")
     train = [(apply_style(im, look), look) for name in names for im in crops(name, 3) for look in LOOKS]
     images, looks = [im for im, _ in train], [look for _, look in train]
-    classifier = LookClassifier().fit(np.stack([look_stats(im) for im in images]), encoder.encode(images).features, looks)
-    assert set(classifier.looks_) == set(LOOKS)
+    stats, feats = np.stack([look_stats(im) for im in images]), encoder.encode(images).features
     held_out = [im for name in names for im in crops(name, 1, seed=20)]
-    probs = classifier.images([apply_style(im, look) for look in LOOKS for im in held_out], encoder)  # (40, 10)
-    assert probs.shape == (40, 10) and np.allclose(probs.sum(1), 1.0, atol=1e-5)
-    predicted = np.array(classifier.looks_)[probs.argmax(1)]
-    accuracy = float(np.mean(predicted == np.repeat(LOOKS, len(names))))
-    assert accuracy >= 0.8, f"held-out look accuracy {accuracy:.2f}: {list(zip(np.repeat(LOOKS, len(names)), predicted))}"
+    # with EfficientNet features (97.5 % measured) and on the look statistics alone (72.5 %)
+    for use_features, floor in ((True, 0.8), (False, 0.6)):
+        classifier = LookClassifier(LookJudgeConfig(use_features=use_features)).fit(stats, feats, looks)
+        assert set(classifier.looks_) == set(LOOKS)
+        probs = classifier.images([apply_style(im, look) for look in LOOKS for im in held_out], encoder)  # (40, 10)
+        assert probs.shape == (40, 10) and np.allclose(probs.sum(1), 1.0, atol=1e-5)
+        predicted = np.array(classifier.looks_)[probs.argmax(1)]
+        accuracy = float(np.mean(predicted == np.repeat(LOOKS, len(names))))
+        assert accuracy >= floor, f"held-out look accuracy {accuracy:.2f}: {list(zip(np.repeat(LOOKS, len(names)), predicted))}"
 
 
 def test_two_looks_give_two_probabilities():
     # sklearn keeps one row of weights for two classes; the classifier must still give both
     rng = np.random.default_rng(0)
     stats = np.vstack([rng.normal(0, 1, (10, 20)), rng.normal(3, 1, (10, 20))]).astype(np.float32)
-    classifier = LookClassifier().fit(stats, np.zeros((20, 4), np.float32), ["cool"] * 10 + ["warm"] * 10)
+    classifier = LookClassifier(LookJudgeConfig(use_features=True)).fit(stats, np.zeros((20, 4), np.float32), ["cool"] * 10 + ["warm"] * 10)
     probs = classifier.proba(stats, np.zeros((20, 4), np.float32))
     assert probs.shape == (20, 2) and classifier.looks_ == ("cool", "warm")
     assert (probs.argmax(1) == np.repeat([0, 1], 10)).all()
@@ -82,6 +86,49 @@ def test_two_looks_give_two_probabilities():
     z = (np.hstack([stats, np.zeros((20, 4), np.float32)]) - classifier.mean_) / classifier.std_
     reference = LogisticRegression(C=classifier.config.c, max_iter=2000).fit(z, ["cool"] * 10 + ["warm"] * 10)
     assert np.allclose(probs, reference.predict_proba(z), atol=1e-4)
+
+
+def _classifier_on(pairs: list[tuple[str, str]], encoder) -> LookClassifier:
+    """A classifier fitted on the editor's own renders: (rendered look, label it is taught) pairs."""
+    from generec.editor.looks import render_look
+
+    names = ("chelsea", "coffee", "astronaut", "rocket")
+    images, labels = [], []
+    for name in names:
+        for im in crops(name, 3):
+            for look, label in pairs:
+                images.append(render_look(im, look))
+                labels.append(label)
+    return LookClassifier().fit(np.stack([look_stats(im) for im in images]), encoder.encode(images).features, labels)
+
+
+def test_the_look_decision_is_judged_on_the_render_not_its_label():
+    from generec.editor.look_judge import LookJudge, LookTaste
+
+    encoder = get_image_encoder()
+    image = crops("astronaut", 1, seed=30)[0]
+
+    def decide(classifier, liked: float, others: float, look: str):
+        rates = np.array([liked if s == look else others for s in classifier.looks_])
+        return LookJudge(classifier, LookTaste("u", classifier.looks_, rates, 30, 6), margin=0.02).choose([image], encoder)
+
+    def not_shown(classifier) -> str:
+        return "warm" if decide(classifier, 0.1, 0.1, "warm").shown == "cool" else "cool"
+
+    # a classifier that reads the editor's renders right: the user's clearly best look is rendered
+    right = _classifier_on([("natural", "natural"), ("warm", "warm"), ("cool", "cool")], encoder)
+    liked = not_shown(right)
+    decision = decide(right, 0.5, 0.1, liked)
+    assert decision.look == liked and decision.gain > 0.05
+    assert set(decision.judged) == {liked}  # only looks rated above the image are rendered, never "natural"
+    # a user who barely prefers a look (under the margin) keeps the image as it is: nothing is rendered
+    assert decide(right, 0.21, 0.2, liked).look is None
+    # a classifier that sees the editor's cool render as warm and its warm render as cool: the
+    # user's liked label is not what the render of that look shows, so it is not applied
+    swapped = _classifier_on([("natural", "natural"), ("warm", "cool"), ("cool", "warm")], encoder)
+    liked = not_shown(swapped)
+    decision = decide(swapped, 0.5, 0.05, liked)
+    assert liked in decision.judged and decision.look != liked, decision
 
 
 def test_classifier_needs_two_tagged_looks():
@@ -136,7 +183,8 @@ def test_taste_from_impressions_names_the_clicked_look(catalogue):
     show(catalogue, "animal_lover0", shown, clicks="black_and_white")
     encoder, cache = get_image_encoder(), FeatureCache.for_workspace(catalogue)
     classifier = look_classifier(catalogue, encoder, cache)
-    assert classifier is not None and set(classifier.looks_) == {"black_and_white", "warm", "cool"}
+    # taught on the catalogue's covers in every look the editor renders, and on the tagged covers
+    assert classifier is not None and set(classifier.looks_) == set(LOOKS) - {"natural"}
     saved = catalogue.root / "models" / "look_classifier" / "classifier.npz"
     stamp = saved.stat().st_mtime_ns
     assert look_classifier(catalogue, encoder, cache).looks_ == classifier.looks_ and saved.stat().st_mtime_ns == stamp  # reused
@@ -169,8 +217,9 @@ def test_a_user_who_clicks_the_look_already_shown_gets_no_restyle(catalogue):
     shown = add_look_covers(catalogue, looks=("natural", "black_and_white", "cool"))
     show(catalogue, "food_lover1", shown, clicks="natural")
     judge, _ = look_judge_or_reason(catalogue, "food_lover1", get_image_encoder(), FeatureCache.for_workspace(catalogue))
-    assert judge is not None and judge.taste.best == "natural"
-    assert "style" not in edit(catalogue, "cover", "food_lover1", "m_food_cat").params
+    assert judge is not None
+    result = edit(catalogue, "cover", "food_lover1", "m_food_cat")
+    assert "style" not in result.params, result.notes
 
 
 def test_a_video_already_in_the_users_look_is_not_restyled_again(catalogue, tmp_path):

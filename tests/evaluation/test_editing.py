@@ -38,9 +38,10 @@ def test_editor_protocol_on_the_tiny_benchmark(bench_copy):
     assert report.info["scored_by"].startswith("pixels") and report.info["look_tags"] is True
     assert all(r["ctr@2"] != r["ctr_label@2"] for r in report.covers.values())
     assert report.info["frames_judged"] > 0
-    # the tiny benchmark's 30 videos carry too few look tags (5 per look) for a look classifier:
-    # looks are judged by the centred User_Hist
-    assert report.info["look_classes"] == [] and report.info["users_with_look_judge"] == 0
+    # the look classifier is taught on the catalogue's covers in every look the editor renders, so
+    # it knows every look; most of the tiny benchmark's users have enough impressions for a taste
+    assert set(report.info["look_classes"]) >= {"warm", "cool", "black_and_white", "cartoon", "sketch"}
+    assert report.info["users_with_look_judge"] >= 2  # a user with fewer than 10 impressions has no taste
     # the paper's rule holds by construction: the User_Hist frame is the argmax of Cos over keyframes,
     # the original cover is not a keyframe candidate, so only ≥ random is guaranteed
     assert report.covers["frame: User_Hist"]["cos@2"] >= report.covers["random frame"]["cos@2"] - 0.05
@@ -66,9 +67,11 @@ def test_protocol_judges_looks_from_impressions_when_covers_carry_look_tags(benc
     assert len(report.info["look_classes"]) >= 2 and report.info["users_with_look_judge"] == 3
     assert all(0 < r["ctr@2"] < 1 for r in report.covers.values())
     assert (bench_copy.root / "models" / "look_classifier" / "classifier.json").is_file()
-    # with the look words removed from the tags the product reads, no look is left to learn; the stored tags stay
+    # with the look words removed from the tags the product reads, the looks are still learnt from
+    # the renders (no "natural" class: no cover says it is unedited); the stored tags stay
     stripped = evaluate_editor(bench_copy, get_image_encoder(), dataclasses.replace(cfg, strip_look_tags=True))
-    assert stripped.info["look_classes"] == [] and stripped.info["look_tags"] is False
+    assert set(stripped.info["look_classes"]) == set(oracle.styles) - {"natural"} and stripped.info["look_tags"] is False
+    assert "natural" in report.info["look_classes"]  # the tagged run knows it from the covers tagged natural
     assert any(t in oracle.styles for i in bench_copy.items.all() for t in i.tags)
 
 

@@ -5,26 +5,34 @@ is direct evidence of look taste; the covers a user clicked alone are not (they 
 platform chose to show them). Two parts:
 
 1. `LookClassifier`: P(look | image) over the looks the editor renders, a multinomial logistic
-   regression on [look statistics ‖ EfficientNet-Lite0 features], both standardised. The look
-   statistics (`look_stats`: channel means and spreads, saturation, luminance percentiles, edge
-   density, colour count, warmth) carry what pooled ImageNet features mostly discard. It is fitted
-   on the catalogue covers whose tags name a look (weak labels the catalogue already has) and
-   saved under `models/look_classifier/` with a hash of that catalogue.
+   regression on standardised look statistics (`look_stats`: channel means and spreads,
+   saturation, luminance percentiles, edge density, colour count, warmth), optionally with
+   EfficientNet-Lite0 features (`use_features`; off by default: they tie the classifier to the
+   editor's own renders and cost accuracy on looks made elsewhere). It is taught
+   on the catalogue's own covers, as uploaded ("natural") and rendered in every look the editor
+   has (`look_examples.py`), plus the covers whose tags name a look, so it needs no look tags and
+   knows every look on any catalogue; saved under `models/look_classifier/` with a hash of that
+   catalogue.
 2. `LookTaste`: per look s, the user's click rate smoothed toward their overall rate r̄,
 
        r_s = (Σ_i p_is y_i + a r̄) / (Σ_i p_is + a)
 
    over their impressions i (y_i = 1 when clicked, p_i = P(look | cover_i)).
 
-An image is restyled into s* = argmax_s r_s when r_s* − p(image) · r exceeds a margin (the click
-rate the user shows for that look against the rate expected for the image as it is), unless the
-image already shows s* (its most probable look) or s* is "natural" (a look cannot be undone).
+The decision is judged on the pixels the user would see, not on the label of the look: for the
+user's `candidates` best-rated looks s (never "natural": a look cannot be undone), the images are
+rendered in s and classified again, and the expected click rate of what would be shown,
+p(render_s) · r, is compared with that of the images as they are, p(image) · r. The best render
+is kept when it beats the images by more than `margin`; the look the images already show is not
+rendered again. A look the editor renders weakly (the
+classifier does not see it in the render) or one the user barely prefers is left alone, so a
+restyle is never a coin toss that costs clicks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import cv2
@@ -48,22 +56,26 @@ _SYNONYMS = {"bw": "black_and_white", "b&w": "black_and_white", "monochrome": "b
 @dataclass(frozen=True)
 class LookJudgeConfig:
     # the classifier (a saved classifier is refitted only when these change)
-    min_items: int = 5  # a look needs this many tagged covers to get a class
+    min_items: int = 5  # a look needs this many teaching images to get a class
+    render_covers: int = 300  # covers rendered in every look to teach the classifier (a seeded sample)
+    use_features: bool = False  # also EfficientNet features (on `small`, they cost accuracy on looks other editors made: 0.35 vs 0.41)
+    seed: int = 0
     c: float = 0.1  # inverse L2 strength of the classifier
     max_iter: int = 2000
     # the taste and the decision
     prior: float = 10.0  # a: impressions' worth of pull toward the user's overall click rate
     min_impressions: int = 10  # fewer: no taste (the editor falls back to User_Hist)
-    margin: float = 0.0  # restyle only when the look's rate beats the image's expected rate by more
+    margin: float = 0.02  # restyle only when the render's expected click rate beats the image's by more
+    candidates: int = 3  # the user's best-rated looks rendered and judged per decision
 
     def __post_init__(self) -> None:
-        if self.min_items < 1 or self.min_impressions < 1 or self.max_iter < 1:
-            raise InputError(f"LookJudgeConfig: expected positive min_items, min_impressions and max_iter, found {self}")
-        if self.c <= 0 or self.prior < 0 or self.margin < 0:
-            raise InputError(f"LookJudgeConfig: expected c > 0, prior >= 0 and margin >= 0, found {self}")
+        if self.min_items < 1 or self.min_impressions < 1 or self.max_iter < 1 or self.render_covers < 1:
+            raise InputError(f"LookJudgeConfig: expected positive min_items, min_impressions, max_iter and render_covers, found {self}")
+        if self.c <= 0 or self.prior < 0 or self.margin < 0 or self.candidates < 1:
+            raise InputError(f"LookJudgeConfig: expected c > 0, prior >= 0, margin >= 0 and candidates >= 1, found {self}")
 
-    def classifier_settings(self) -> tuple[int, float, int]:
-        return self.min_items, self.c, self.max_iter
+    def classifier_settings(self) -> tuple[int, float, int, int, int, bool]:
+        return self.min_items, self.c, self.max_iter, self.render_covers, self.seed, self.use_features
 
 
 def look_stats(image: np.ndarray) -> np.ndarray:
@@ -103,7 +115,7 @@ class LookClassifier:
 
         if not len(stats) == len(features) == len(looks):
             raise InputError(f"look classifier: expected as many stats, features and looks, found {len(stats)}, {len(features)}, {len(looks)}")
-        x = np.hstack([np.asarray(stats, np.float32), np.asarray(features, np.float32)])
+        x = self._inputs(stats, features)
         looks = list(looks)
         counts = {s: looks.count(s) for s in set(looks)}
         classes = sorted(s for s, n in counts.items() if n >= self.config.min_items)
@@ -123,17 +135,22 @@ class LookClassifier:
         self.coef_, self.intercept_ = coef, intercept
         return self
 
-    def proba(self, stats: np.ndarray, features: np.ndarray) -> np.ndarray:
+    def proba(self, stats: np.ndarray, features: np.ndarray | None) -> np.ndarray:
         """(N, 20), (N, F) -> (N, L) P(look), columns in `looks_` order."""
-        x = np.hstack([np.asarray(stats, np.float32), np.asarray(features, np.float32)])
+        x = self._inputs(stats, features)
         logits = ((x - self.mean_) / self.std_) @ self.coef_.T + self.intercept_
         logits -= logits.max(1, keepdims=True)
         p = np.exp(logits)
         return p / p.sum(1, keepdims=True)
 
+    def _inputs(self, stats: np.ndarray, features: np.ndarray | None) -> np.ndarray:
+        s = np.asarray(stats, np.float32)
+        return np.hstack([s, np.asarray(features, np.float32)]) if self.config.use_features else s
+
     def images(self, images: Sequence[np.ndarray], encoder: ImageEncoder) -> np.ndarray:
         """(N, L) P(look) of RGB images."""
-        return self.proba(np.stack([look_stats(im) for im in images]), encoder.encode(list(images)).features)
+        feats = encoder.encode(list(images)).features if self.config.use_features else None
+        return self.proba(np.stack([look_stats(im) for im in images]), feats)
 
     # persistence ---------------------------------------------------------------------------
 
@@ -185,8 +202,9 @@ def fit_rates(probs: np.ndarray, clicked: np.ndarray, prior: float) -> np.ndarra
 @dataclass
 class LookDecision:
     look: str | None  # the look to render the images in; None: leave them as they are
-    gain: float  # r_best − p · r, the click rate gained by the best look over the images as they are
+    gain: float  # p(render) · r − p(image) · r for the best render judged (0.0 when none was)
     shown: str  # the images' most probable look
+    judged: dict[str, float] = field(default_factory=dict)  # look -> expected click rate of its render
 
 
 @dataclass
@@ -195,15 +213,30 @@ class LookJudge:
 
     classifier: LookClassifier
     taste: LookTaste
-    margin: float = 0.0
+    margin: float = 0.02
+    candidates: int = 3
 
     def choose(self, images: Sequence[np.ndarray], encoder: ImageEncoder) -> LookDecision:
-        """Whether to show `images` (the frames of one cover or clip) in the user's best look."""
+        """Whether to show `images` (the frames of one cover or clip) in one of the user's best
+        looks, judged on the renders (module docstring)."""
+        from generec.editor.looks import render_look
+
+        images = list(images)
         p = self.classifier.images(images, encoder).mean(0)
-        gain, best = self.taste.gain(p), self.taste.best
-        shown = self.classifier.looks_[int(np.argmax(p))]
-        restyle = gain > self.margin and best != "natural" and shown != best
-        return LookDecision(best if restyle else None, gain, shown)
+        rates, looks = self.taste.rates, self.classifier.looks_
+        base = float(p @ rates)
+        shown = looks[int(np.argmax(p))]
+        # candidates: the best-rated looks that could beat the images, not "natural", not the look they already show
+        order = [k for k in np.argsort(-rates) if looks[k] not in ("natural", shown) and rates[k] > base + self.margin][: self.candidates]
+        if not order:  # no look's rate could beat the images as they are
+            return LookDecision(None, 0.0, shown)
+        renders = [render_look(im, looks[k]) for k in order for im in images]
+        probs = self.classifier.images(renders, encoder).reshape(len(order), len(images), -1).mean(1)  # (C, L)
+        values = probs @ rates
+        judged = {looks[k]: float(v) for k, v in zip(order, values)}
+        best = int(np.argmax(values))
+        gain = float(values[best] - base)
+        return LookDecision(looks[order[best]] if gain > self.margin else None, gain, shown, judged)
 
 
 # the workspace ---------------------------------------------------------------------------------
@@ -222,28 +255,39 @@ def cover_look_stats(ws: Workspace, items: Sequence[Item], cache: FeatureCache) 
     return out
 
 
-def look_classifier(ws: Workspace, encoder: ImageEncoder, cache: FeatureCache, config: LookJudgeConfig | None = None) -> LookClassifier | None:
-    """The workspace's look classifier: loaded when fitted on this catalogue, else fitted and
-    saved; None when the catalogue's tags name too few looks to learn from."""
-    from generec.encoders.video import cover_features
+def look_classifier(
+    ws: Workspace,
+    encoder: ImageEncoder,
+    cache: FeatureCache,
+    config: LookJudgeConfig | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> LookClassifier | None:
+    """The workspace's look classifier: loaded when fitted on this catalogue, else taught on the
+    catalogue's own covers as uploaded and in every look the editor renders, plus the covers whose
+    tags name a look (`look_examples.py`), and saved; None for a catalogue without covers."""
+    from generec.editor.look_examples import look_examples
+    from generec.encoders.video import cover_image
 
     cfg = config or LookJudgeConfig()
-    items = [i for i in ws.items.all(origin=Origin.HUMAN) if tag_look(i.tags) is not None]
-    covers = cover_features(ws, items, encoder, cache)
-    keep = [k for k, ok in enumerate(covers.has_image) if ok]
-    looks = [tag_look(items[k].tags) for k in keep]
-    data_hash = catalogue_hash([items[k].id for k in keep], [[s] for s in looks], [(items[k].cover or items[k].media).hash for k in keep],
-                               f"{encoder.version}/{STATS_VERSION}")  # fmt: skip
+    items = [i for i in ws.items.all(origin=Origin.HUMAN) if i.kind in (Kind.VIDEO, Kind.IMAGE) and (i.cover or i.media) is not None]
+    if not items:
+        return None
+    tagged = [tag_look(i.tags) for i in items]
+    data_hash = catalogue_hash([i.id for i in items], [[s] if s else [] for s in tagged], [(i.cover or i.media).hash for i in items],
+                               f"{encoder.version}/{STATS_VERSION}/renders-{cfg.render_covers}-{cfg.seed}")  # fmt: skip
     path = ws.root / "models" / "look_classifier"
     found = LookClassifier.load(path, data_hash)
     if found is not None and found.config.classifier_settings() == cfg.classifier_settings():
         found.config = cfg  # the taste settings are the caller's
         return found
-    counts = {s: looks.count(s) for s in set(looks)}
-    if sum(n >= cfg.min_items for n in counts.values()) < 2:
-        return None
-    stats = cover_look_stats(ws, [items[k] for k in keep], cache)
-    classifier = LookClassifier(cfg).fit(stats, covers.features[keep], looks)  # type: ignore[arg-type]
+
+    def embed(images: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        feats = encoder.encode(images).features if cfg.use_features else np.zeros((len(images), 0), np.float32)
+        return np.stack([look_stats(im) for im in images]), feats
+
+    examples = look_examples(lambda k: cover_image(ws, items[k]), tagged, embed, cfg.render_covers, seed=cfg.seed,
+                             min_per_look=cfg.min_items, progress=progress)  # fmt: skip
+    classifier = LookClassifier(cfg).fit(examples.stats, examples.features, examples.looks)
     classifier.save(path, data_hash)
     return classifier
 

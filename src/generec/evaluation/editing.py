@@ -143,7 +143,7 @@ def _evaluate(ws: Workspace, encoder: ImageEncoder, cfg: EditorEvalConfig, progr
     covers = cover_features(ws, catalogue, encoder, cache, progress).features  # (I, 1280)
     head = concept_head(ws, encoder, cache)
     center = covers.mean(0)
-    classifier = look_classifier(ws, encoder, cache, cfg.looks)  # the look judge learns from training-period impressions only
+    classifier = look_classifier(ws, encoder, cache, cfg.looks, progress)  # the look judge learns from training-period impressions only
     test_start = split.info["test_start"]
     # 5. keyframes of the recommended items (cached per video)
     needed = sorted(set(top.ravel().tolist()))
@@ -166,7 +166,7 @@ def _evaluate(ws: Workspace, encoder: ImageEncoder, cfg: EditorEvalConfig, progr
                                      Preference(uid, "concepts", head.taste(clicked), len(clicked), head))))  # fmt: skip
         look_pref = Preference(uid, "history", hist, len(clicked), center=center)
         taste = look_taste(ws, uid, classifier, encoder, cache, before=test_start) if classifier is not None else None
-        judge = LookJudge(classifier, taste, classifier.config.margin) if taste is not None else None  # type: ignore[union-attr]
+        judge = LookJudge(classifier, taste, classifier.config.margin, classifier.config.candidates) if taste is not None else None  # type: ignore[union-attr]
         look_ctx = EditContext(ws, uid, look_pref, encoder, cache, look_judge=judge)
         judged += judge is not None
         for rank, j in enumerate(top[n]):
