@@ -65,7 +65,7 @@ class LookJudgeConfig:
     # the taste and the decision
     prior: float = 10.0  # a: impressions' worth of pull toward the user's overall click rate
     min_impressions: int = 10  # fewer: no taste (the editor falls back to User_Hist)
-    margin: float = 0.02  # restyle only when the render's expected click rate beats the image's by more
+    margin: float = 0.05  # restyle only when the render's expected click rate beats the image's by more (chosen on `small`)
     candidates: int = 3  # the user's best-rated looks rendered and judged per decision
 
     def __post_init__(self) -> None:
@@ -213,7 +213,7 @@ class LookJudge:
 
     classifier: LookClassifier
     taste: LookTaste
-    margin: float = 0.02
+    margin: float = 0.05
     candidates: int = 3
 
     def choose(self, images: Sequence[np.ndarray], encoder: ImageEncoder) -> LookDecision:
