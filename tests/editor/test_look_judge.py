@@ -122,7 +122,8 @@ def test_the_look_decision_is_judged_on_the_render_not_its_label():
     assert decision.look == liked and decision.gain > 0.05
     assert set(decision.judged) == {liked}  # only looks rated above the image are rendered, never "natural"
     # a user who barely prefers a look (under the margin) keeps the image as it is: nothing is rendered
-    assert decide(right, 0.21, 0.2, liked).look is None
+    barely = decide(right, 0.21, 0.2, liked)
+    assert barely.look is None and barely.judged == {}
     # a classifier that sees the editor's cool render as warm and its warm render as cool: the
     # user's liked label is not what the render of that look shows, so it is not applied
     swapped = _classifier_on([("natural", "natural"), ("warm", "cool"), ("cool", "warm")], encoder)
@@ -212,12 +213,12 @@ def test_cover_clip_and_style_ops_restyle_into_the_clicked_look(catalogue):
     assert styled.params["style"] == "black_and_white" and styled.params["strength"] in (0.6, 1.0)
 
 
-def test_a_user_who_clicks_the_look_already_shown_gets_no_restyle(catalogue):
-    # the judge restyles only when the user's best look beats the image as it is
+def test_a_user_who_clicks_unedited_covers_gets_no_restyle(catalogue):
+    # the user clicks only the covers tagged natural: no render beats the image as it is
     shown = add_look_covers(catalogue, looks=("natural", "black_and_white", "cool"))
     show(catalogue, "food_lover1", shown, clicks="natural")
     judge, _ = look_judge_or_reason(catalogue, "food_lover1", get_image_encoder(), FeatureCache.for_workspace(catalogue))
-    assert judge is not None
+    assert judge is not None and "natural" in judge.taste.looks  # the covers tagged natural give the class
     result = edit(catalogue, "cover", "food_lover1", "m_food_cat")
     assert "style" not in result.params, result.notes
 
@@ -232,3 +233,18 @@ def test_a_video_already_in_the_users_look_is_not_restyled_again(catalogue, tmp_
     assert "style" not in edit(catalogue, "cover", "food_lover0", "bw_cat").params
     with pytest.raises(CannotSatisfy, match="looks black_and_white"):
         edit(catalogue, "style", "food_lover0", "bw_cat")
+
+
+def test_items_without_a_picture_are_skipped_and_a_catalogue_without_covers_has_no_classifier(tmp_path):
+    from generec.workspace import Workspace
+
+    ws = Workspace.open(tmp_path / "ws", create=True)
+    encoder, cache = get_image_encoder(), FeatureCache.for_workspace(ws)
+    ws.items.add(Item("t0", Kind.TEXT, title="a text item", tags=["warm"]))
+    # an image item with a cover but no media shows no picture: skipped, not a crash
+    digest = ws.media.put_bytes(encode_image(crops("coffee", 1)[0]), "image/png")
+    ws.items.add(Item("i0", Kind.IMAGE, title="no media", tags=[], cover=Media(digest, "image/png", None, None, 96, 96)))
+    assert look_classifier(ws, encoder, cache) is None
+    add_look_covers(ws, looks=("warm",), per_look=1)  # one picture is enough to teach every look
+    classifier = look_classifier(ws, encoder, cache)
+    assert classifier is not None and set(classifier.looks_) == set(LOOKS) - {"natural"}

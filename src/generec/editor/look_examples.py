@@ -25,6 +25,10 @@ import numpy as np
 from generec.editor.looks import LOOKS, render_look
 
 
+RENDERS_VERSION = "renders-1"  # bump when the teaching renders change (strength, jitter, side, the looks' code)
+TEACHING_SIDE = 224
+
+
 @dataclass
 class LookExamples:
     stats: np.ndarray  # (N, 20) look statistics of every teaching image
@@ -64,7 +68,7 @@ def look_examples(
     tagged: Sequence[str | None],
     embed: Callable[[list[np.ndarray]], tuple[np.ndarray, np.ndarray]],
     max_covers: int = 300,
-    side: int = 224,
+    side: int = TEACHING_SIDE,
     seed: int = 0,
     strength: tuple[float, float] = (0.5, 1.0),
     jitter: float = 0.06,

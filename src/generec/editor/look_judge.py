@@ -8,10 +8,10 @@ platform chose to show them). Two parts:
    regression on standardised look statistics (`look_stats`: channel means and spreads,
    saturation, luminance percentiles, edge density, colour count, warmth), optionally with
    EfficientNet-Lite0 features (`use_features`; off by default: they tie the classifier to the
-   editor's own renders and cost accuracy on looks made elsewhere). It is taught
-   on the catalogue's own covers, as uploaded ("natural") and rendered in every look the editor
-   has (`look_examples.py`), plus the covers whose tags name a look, so it needs no look tags and
-   knows every look on any catalogue; saved under `models/look_classifier/` with a hash of that
+   editor's own renders and cost accuracy on looks made elsewhere). It is taught on the
+   catalogue's own covers rendered in every look the editor has (`look_examples.py`; the uploads
+   themselves are not taught as "natural"), plus the covers whose tags name a look, so it needs no
+   look tags and knows every look on any catalogue; saved under `models/look_classifier/` with a hash of that
    catalogue.
 2. `LookTaste`: per look s, the user's click rate smoothed toward their overall rate r̄,
 
@@ -46,7 +46,7 @@ from generec.instructor.guidance import LOOK_STYLES
 from generec.types import Event, Item, Kind, Origin
 from generec.workspace import Workspace
 
-CLASSIFIER_VERSION = 1
+CLASSIFIER_VERSION = 2  # 2: taught on the editor's renders (look_examples.RENDERS_VERSION)
 STATS_VERSION = "look-stats-1"
 _STATS_SIDE = 128
 _SYNONYMS = {"bw": "black_and_white", "b&w": "black_and_white", "monochrome": "black_and_white", "grayscale": "black_and_white",
@@ -121,7 +121,7 @@ class LookClassifier:
         classes = sorted(s for s, n in counts.items() if n >= self.config.min_items)
         if len(classes) < 2:
             raise InputError(
-                f"look classifier: expected at least 2 looks named by the tags of {self.config.min_items}+ covers each, "
+                f"look classifier: expected at least 2 looks with {self.config.min_items}+ teaching images each, "
                 f"found {counts or 'none'}"
             )
         keep = np.array([s in classes for s in looks])
@@ -219,9 +219,10 @@ class LookJudge:
     def choose(self, images: Sequence[np.ndarray], encoder: ImageEncoder) -> LookDecision:
         """Whether to show `images` (the frames of one cover or clip) in one of the user's best
         looks, judged on the renders (module docstring)."""
+        from generec.editor.look_examples import TEACHING_SIDE, small_copy
         from generec.editor.looks import render_look
 
-        images = list(images)
+        images = [small_copy(im, TEACHING_SIDE) for im in images]  # as the classifier was taught: cheap on 4K frames
         p = self.classifier.images(images, encoder).mean(0)
         rates, looks = self.taste.rates, self.classifier.looks_
         base = float(p @ rates)
@@ -263,18 +264,19 @@ def look_classifier(
     progress: Callable[[str, int, int], None] | None = None,
 ) -> LookClassifier | None:
     """The workspace's look classifier: loaded when fitted on this catalogue, else taught on the
-    catalogue's own covers as uploaded and in every look the editor renders, plus the covers whose
-    tags name a look (`look_examples.py`), and saved; None for a catalogue without covers."""
-    from generec.editor.look_examples import look_examples
-    from generec.encoders.video import cover_image
+    catalogue's own covers rendered in every look the editor has, plus the covers whose tags name
+    a look (`look_examples.py`), and saved; None for a catalogue without covers."""
+    from generec.editor.look_examples import RENDERS_VERSION, look_examples
+    from generec.editor.looks import LOOKS
+    from generec.encoders.video import cover_hash, cover_image
 
     cfg = config or LookJudgeConfig()
-    items = [i for i in ws.items.all(origin=Origin.HUMAN) if i.kind in (Kind.VIDEO, Kind.IMAGE) and (i.cover or i.media) is not None]
+    items = [i for i in ws.items.all(origin=Origin.HUMAN) if cover_hash(i) is not None]
     if not items:
         return None
     tagged = [tag_look(i.tags) for i in items]
-    data_hash = catalogue_hash([i.id for i in items], [[s] if s else [] for s in tagged], [(i.cover or i.media).hash for i in items],
-                               f"{encoder.version}/{STATS_VERSION}/renders-{cfg.render_covers}-{cfg.seed}")  # fmt: skip
+    data_hash = catalogue_hash([i.id for i in items], [[s] if s else [] for s in tagged], [cover_hash(i) for i in items],
+                               f"{encoder.version}/{STATS_VERSION}/{RENDERS_VERSION}/{','.join(sorted(LOOKS))}")  # fmt: skip
     path = ws.root / "models" / "look_classifier"
     found = LookClassifier.load(path, data_hash)
     if found is not None and found.config.classifier_settings() == cfg.classifier_settings():

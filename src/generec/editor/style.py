@@ -121,8 +121,9 @@ class StyleEditor:
             if decision.look is None:
                 raise CannotSatisfy(
                     f"item {item.id}: no look suits user {ctx.user_id} better than the original (their best look is "
-                    f"{ctx.look_judge.taste.best}, the video looks {decision.shown}, click-rate gain {decision.gain:+.3f}); "
-                    "name a style to restyle anyway"
+                    f"{ctx.look_judge.taste.best}, the video looks {decision.shown}, "
+                    + (f"best render's click-rate gain {decision.gain:+.3f}); " if decision.judged else "no look is rated above it as it is); ")
+                    + "name a style to restyle anyway"
                 )
             choice = choose_style(probes, ctx, guidance, cfg, decision.look)
         else:

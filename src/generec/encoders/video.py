@@ -61,6 +61,12 @@ def _cover_source(item: Item) -> _Source | None:
     return None
 
 
+def cover_hash(item: Item) -> str | None:
+    """The media hash of the picture `cover_image` shows for the item, or None when it has none."""
+    source = _cover_source(item)
+    return source.media.hash if source is not None else None
+
+
 def _upright(frames: Frames, path: Path) -> Frames:
     """Turn decoded frames (as stored) upright by the video's rotation metadata."""
     rotation = read_rotation(path)
