@@ -105,7 +105,7 @@ def look_judge_or_reason(
     taste = look_taste(ws, user_id, classifier, encoder, cache)
     if taste is None:
         return None, f"user {user_id} has fewer than {classifier.config.min_impressions} impressions"
-    return LookJudge(classifier, taste, classifier.config.margin, classifier.config.candidates), None
+    return LookJudge.for_taste(classifier, taste), None
 
 
 def edit(

@@ -5,8 +5,8 @@ spell looks in words no list foresees ("noir", "golden hour", "lo-fi", in any la
 editor can always do is render. So the classifier is taught what each look it can apply looks
 like on *this* catalogue's pictures: a seeded sample of covers, each rendered in every look
 (class = the look), at a random strength and with a small random colour and exposure change
-(`vary`), as the same look comes out of other editors and cameras. The covers as uploaded are not taught as "natural": an uploaded cover may
-already be graded in any look, and teaching it as natural would teach the classifier to call
+(`vary`), as the same look comes out of other editors and cameras. The covers as uploaded are
+not taught as "natural": an uploaded cover may already be graded in any look, and teaching it as natural would teach the classifier to call
 every catalogue cover natural. Covers whose tags name a look (`tag_look`, "natural" included)
 are added with that label, the catalogue's own weak evidence.
 
@@ -19,10 +19,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
-from generec.editor.looks import LOOKS, render_look
+from generec.editor.looks import LOOKS, render_look, small_copy
 
 
 RENDERS_VERSION = "renders-1"  # bump when the teaching renders change (strength, jitter, side, the looks' code)
@@ -35,14 +34,6 @@ class LookExamples:
     features: np.ndarray  # (N, F) their image features
     looks: list[str]  # the class each is taught as
     rendered: int  # how many of them are the editor's renders
-
-
-def small_copy(image: np.ndarray, side: int) -> np.ndarray:
-    h, w = image.shape[:2]
-    s = side / min(h, w)
-    if s >= 1.0:
-        return image
-    return cv2.resize(image, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
 
 
 def vary(image: np.ndarray, rng: np.random.Generator, jitter: float) -> np.ndarray:
@@ -77,8 +68,8 @@ def look_examples(
 ) -> LookExamples:
     """`load(k)` the catalogue's cover k (RGB uint8), `tagged[k]` the look its tags name (or None),
     `embed(images)` -> their (n, 20) look statistics and (n, F) features -> the teaching set: the
-    sampled covers in every look the editor renders, and every tagged cover with its tagged look. One cover's images at a time
-    are held in memory."""
+    sampled covers in every look the editor renders, and every tagged cover with its tagged look.
+    One cover's images at a time are held in memory."""
     picked = set(sample_covers(len(tagged), max_covers, seed).tolist())
     rng = np.random.default_rng(seed + 1)
     repeats = max(1, -(-min_per_look // max(1, len(picked))))  # ceil: at least `min_per_look` renders of each look

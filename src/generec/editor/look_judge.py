@@ -11,8 +11,8 @@ platform chose to show them). Two parts:
    editor's own renders and cost accuracy on looks made elsewhere). It is taught on the
    catalogue's own covers rendered in every look the editor has (`look_examples.py`; the uploads
    themselves are not taught as "natural"), plus the covers whose tags name a look, so it needs no
-   look tags and knows every look on any catalogue; saved under `models/look_classifier/` with a hash of that
-   catalogue.
+   look tags and knows every look on any catalogue; saved under `models/look_classifier/` with a
+   hash of that catalogue.
 2. `LookTaste`: per look s, the user's click rate smoothed toward their overall rate r̄,
 
        r_s = (Σ_i p_is y_i + a r̄) / (Σ_i p_is + a)
@@ -24,9 +24,8 @@ user's `candidates` best-rated looks s (never "natural": a look cannot be undone
 rendered in s and classified again, and the expected click rate of what would be shown,
 p(render_s) · r, is compared with that of the images as they are, p(image) · r. The best render
 is kept when it beats the images by more than `margin`; the look the images already show is not
-rendered again. A look the editor renders weakly (the
-classifier does not see it in the render) or one the user barely prefers is left alone, so a
-restyle is never a coin toss that costs clicks.
+rendered again. A look the editor renders weakly (the classifier does not see it in the render)
+or one the user barely prefers is left alone, so a restyle is never a coin toss that costs clicks.
 """
 
 from __future__ import annotations
@@ -187,10 +186,6 @@ class LookTaste:
     def best(self) -> str:
         return self.looks[int(np.argmax(self.rates))]
 
-    def gain(self, probs: np.ndarray) -> float:
-        """max_s r_s − p · r for an image with look probabilities `probs` (L,)."""
-        return float(self.rates.max() - np.asarray(probs) @ self.rates)
-
 
 def fit_rates(probs: np.ndarray, clicked: np.ndarray, prior: float) -> np.ndarray:
     """(n, L) look probabilities of the covers shown, (n,) clicked -> (L,) smoothed click rates."""
@@ -216,11 +211,16 @@ class LookJudge:
     margin: float = 0.05
     candidates: int = 3
 
+    @classmethod
+    def for_taste(cls, classifier: LookClassifier, taste: LookTaste) -> LookJudge:
+        """A judge with the classifier's (the caller's) margin and candidate count."""
+        return cls(classifier, taste, classifier.config.margin, classifier.config.candidates)
+
     def choose(self, images: Sequence[np.ndarray], encoder: ImageEncoder) -> LookDecision:
         """Whether to show `images` (the frames of one cover or clip) in one of the user's best
         looks, judged on the renders (module docstring)."""
-        from generec.editor.look_examples import TEACHING_SIDE, small_copy
-        from generec.editor.looks import render_look
+        from generec.editor.look_examples import TEACHING_SIDE
+        from generec.editor.looks import render_look, small_copy
 
         images = [small_copy(im, TEACHING_SIDE) for im in images]  # as the classifier was taught: cheap on 4K frames
         p = self.classifier.images(images, encoder).mean(0)
@@ -319,7 +319,7 @@ def look_taste(
     before: float | None = None,
 ) -> LookTaste | None:
     """The user's look taste from their impressions; None with fewer than `min_impressions`."""
-    from generec.encoders.video import cover_features
+    from generec.encoders.video import cover_features, cover_hash
 
     ids, clicked = user_impressions(ws, user_id, before)
     items = [ws.items.get(i) for i in ids]
@@ -327,11 +327,14 @@ def look_taste(
     items, clicked = [items[k] for k in keep], clicked[keep]
     if len(items) < classifier.config.min_impressions:
         return None
-    covers = cover_features(ws, items, encoder, cache)  # type: ignore[arg-type]
-    ok = covers.has_image
+    if classifier.config.use_features:
+        covers = cover_features(ws, items, encoder, cache)  # type: ignore[arg-type]
+        ok, feats = covers.has_image, covers.features[covers.has_image]
+    else:  # the look statistics alone: no feature reads
+        ok, feats = np.array([cover_hash(it) is not None for it in items], bool), None  # type: ignore[arg-type]
     if ok.sum() < classifier.config.min_impressions:
         return None
     shown = [it for it, good in zip(items, ok) if good]
-    probs = classifier.proba(cover_look_stats(ws, shown, cache), covers.features[ok])  # type: ignore[arg-type]
+    probs = classifier.proba(cover_look_stats(ws, shown, cache), feats)  # type: ignore[arg-type]
     rates = fit_rates(probs, clicked[ok], classifier.config.prior)
     return LookTaste(user_id, classifier.looks_, rates, int(ok.sum()), int(clicked[ok].sum()))

@@ -127,6 +127,15 @@ def black_and_white(image: np.ndarray, cfg: LookConfig) -> np.ndarray:
     return np.repeat(gray[..., None], 3, axis=-1)
 
 
+def small_copy(image: np.ndarray, side: int) -> np.ndarray:
+    """`image` brought down to `side` pixels on its short side (INTER_AREA); smaller ones as they are."""
+    h, w = image.shape[:2]
+    s = side / min(h, w)
+    if s >= 1.0:
+        return image
+    return cv2.resize(image, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
+
+
 def _scale(image: np.ndarray) -> float:
     return max(1.0, min(image.shape[:2]) / 256.0)
 
@@ -135,7 +144,7 @@ def cartoon(image: np.ndarray, cfg: LookConfig) -> np.ndarray:
     s = _scale(image)
     h, w = image.shape[:2]
     # flat regions: edge-preserving smoothing at <= 256 px on the short side (the bands are flat anyway)
-    small = cv2.resize(image, (max(1, round(w / s)), max(1, round(h / s))), interpolation=cv2.INTER_AREA) if s > 1 else image
+    small = small_copy(image, 256)
     for _ in range(2):
         small = cv2.bilateralFilter(small, 9, 40, 5)
     small = cv2.edgePreservingFilter(small, flags=cv2.RECURS_FILTER, sigma_s=40, sigma_r=0.3)

@@ -166,7 +166,7 @@ def _evaluate(ws: Workspace, encoder: ImageEncoder, cfg: EditorEvalConfig, progr
                                      Preference(uid, "concepts", head.taste(clicked), len(clicked), head))))  # fmt: skip
         look_pref = Preference(uid, "history", hist, len(clicked), center=center)
         taste = look_taste(ws, uid, classifier, encoder, cache, before=test_start) if classifier is not None else None
-        judge = LookJudge(classifier, taste, classifier.config.margin, classifier.config.candidates) if taste is not None else None  # type: ignore[union-attr]
+        judge = LookJudge.for_taste(classifier, taste) if taste is not None else None  # type: ignore[union-attr]
         look_ctx = EditContext(ws, uid, look_pref, encoder, cache, look_judge=judge)
         judged += judge is not None
         for rank, j in enumerate(top[n]):
