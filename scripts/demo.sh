@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on the built-in default data: set up, build the `small` micro-video benchmark
 # into ./workspace, print its stats, train a retriever, show one user's recommendations, then
-# repurpose the top one for them: a personal cover (shown beside the original) and a personal clip.
+# repurpose the top one for them: a personal cover (shown beside the original) and a personal clip;
+# the instructor turns their words into a changed feed; the AI creator is trained and makes a video.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -20,3 +21,7 @@ echo "== 5. AI editor: a personal 5-second clip of $ITEM for u00001"
 $G edit clip --user u00001 --item "$ITEM" --workspace "$WS"
 echo "== 6. instructor: u00001 says what they want; the guidance changes the feed (compare with step 3)"
 $G instruct --user u00001 "no more food please, show me something in black and white under 8 seconds" --apply -k 10 --workspace "$WS"
+echo "== 7. AI creator: train the embedded model on the catalogue's own frames (3 minutes here; docs/BENCHMARKS.md uses 30)"
+$G train --model creator --minutes 3 --workspace "$WS"
+echo "== 8. AI creator: u00001 asks for something new; a 6-second micro-video made for them (origin ai_created)"
+$G create --user u00001 --instruction "make me a sketch video of animals" --n 1 --workspace "$WS"

@@ -93,3 +93,17 @@ def shots_video(
         track = AudioTrack((0.3 * np.sin(2 * np.pi * 330 * t)).astype(np.float32)[None, :], rate)
     write_mp4(path, frames, fps=fps, audio=track, rotation=rotation)
     return path
+
+
+# a creator small enough to train in seconds (tests/creator)
+from generec.creator.config import AutoencoderConfig, CreatorConfig, DenoiserConfig  # noqa: E402
+from generec.creator.training import TrainBudget  # noqa: E402
+
+TOY_CREATOR = CreatorConfig(
+    image_size=32, sample_steps=4, checkpoint_every_s=3600.0,
+    autoencoder=AutoencoderConfig(block_out_channels=(8, 16, 32), norm_num_groups=8, batch_size=8),
+    denoiser=DenoiserConfig(block_out_channels=(32, 64), attention=(False, True), norm_num_groups=8, batch_size=8),
+)  # fmt: skip
+TOY_BUDGET = TrainBudget(minutes=5.0, autoencoder_steps=6, denoiser_steps=8)
+
+

@@ -17,6 +17,7 @@ from generec.editor.clip import ClipConfig, ClipEditor, clip_length
 from generec.editor.concept_head import TooFewTags
 from generec.editor.cover import CoverConfig, CoverEditor
 from generec.editor.look_judge import LookJudge, LookJudgeConfig, look_classifier, look_taste
+from generec.editor.regenerate import RegenerateConfig
 from generec.editor.preference import (
     SOURCES,
     Preference,
@@ -33,7 +34,7 @@ from generec.instructor.guidance import Guidance
 from generec.types import Origin
 from generec.workspace import Workspace
 
-EDIT_OPS = ("cover", "clip", "style")
+EDIT_OPS = ("cover", "clip", "style", "regenerate")
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,21 @@ class EditConfig:
     clip: ClipConfig = field(default_factory=ClipConfig)
     style: StyleConfig = field(default_factory=StyleConfig)
     looks: LookJudgeConfig = field(default_factory=LookJudgeConfig)
+    regenerate: RegenerateConfig = field(default_factory=RegenerateConfig)
+
+
+@dataclass(frozen=True)
+class CreatorSettings:
+    backend: str = "embedded"  # embedded | diffusers
+    diffusers_path: str | None = None  # a local DiffusionPipeline directory (backend "diffusers")
+    device: str | None = None  # the diffusers backend's device; None: CUDA when present
+    checkpoint: str | None = None  # an embedded checkpoint other than models/creator/creator.pt (a snapshot)
+
+    def load(self, ws: Workspace):
+        """(generator, frames, model name), loaded once per process."""
+        from generec.creator.loading import load_creator
+
+        return load_creator(ws, self.backend, self.diffusers_path, self.device, self.checkpoint)
 
 
 def parse_instruction(ws: Workspace, text: str, item_id: str | None = None, duration: float | None = None) -> Guidance:
@@ -108,29 +124,9 @@ def look_judge_or_reason(
     return LookJudge.for_taste(classifier, taste), None
 
 
-def edit(
-    ws: Workspace,
-    op: str,
-    user_id: str,
-    item_id: str,
-    instruction: str | None = None,
-    guidance: Guidance | None = None,
-    config: EditConfig | None = None,
-) -> EditResult:
-    cfg = config or EditConfig()
-    # 1. check inputs (before any model loads)
-    if op not in EDIT_OPS:
-        raise InputError(f"unknown edit op {op!r}; valid ops: {', '.join(EDIT_OPS)}")
-    check_user(ws, user_id)
-    item = video_item(ws, item_id, op)
-    if instruction is not None and guidance is not None:
-        raise InputError("give an instruction or a guidance object, not both")
-    # 2. the instruction becomes guidance
-    if instruction is not None:
-        guidance = parse_instruction(ws, instruction, item.id, item.media.duration)
-    if op == "clip":  # an unsatisfiable length fails before anything is computed or stored
-        clip_length(item.media.duration or 0.0, cfg.clip, guidance)
-    # 3. the user's preference; the text→image bridge when concepts steer the edit
+def edit_context(ws: Workspace, user_id: str, guidance: Guidance | None, cfg: EditConfig, op: str) -> tuple[EditContext, str | None]:
+    """What an edit or a creation for `user_id` is judged by: their preference, the text→image
+    bridge when concepts steer it, and their look judge (or why there is none, as a note)."""
     encoder, cache = get_image_encoder(), FeatureCache.for_workspace(ws)
     clicked = history_covers(ws, user_id, encoder, cache)  # read once: the preference and User_Hist
     preference = user_preference(ws, user_id, cfg.preference, clicked, encoder, cache)
@@ -147,13 +143,78 @@ def edit(
         if ctx.look_judge is None:  # what sets the user's clicked covers apart from the catalogue's
             ctx.look_preference = dataclasses.replace(hist, center=catalogue_center(ws, encoder, cache))
             need = cfg.clip.restyle_min_clicks if op == "clip" else cfg.cover.restyle_min_clicks
-            if op != "style" and hist.n_history < need:
+            if op not in ("style", "create") and hist.n_history < need:
                 look_note = f"no look applied: no look judge ({why}) and {hist.n_history} clicked covers (a look needs {need})"
             else:
                 look_note = f"look judged by the user's {hist.n_history} clicked covers (no look judge: {why})"
+    return ctx, look_note
+
+
+def edit(
+    ws: Workspace,
+    op: str,
+    user_id: str,
+    item_id: str,
+    instruction: str | None = None,
+    guidance: Guidance | None = None,
+    config: EditConfig | None = None,
+    settings: CreatorSettings | None = None,
+) -> EditResult:
+    cfg = config or EditConfig()
+    # 1. check inputs (before any model loads)
+    if op not in EDIT_OPS:
+        raise InputError(f"unknown edit op {op!r}; valid ops: {', '.join(EDIT_OPS)}")
+    check_user(ws, user_id)
+    item = video_item(ws, item_id, op)
+    if instruction is not None and guidance is not None:
+        raise InputError("give an instruction or a guidance object, not both")
+    # 2. the instruction becomes guidance
+    if instruction is not None:
+        guidance = parse_instruction(ws, instruction, item.id, item.media.duration)
+    if op == "clip":  # an unsatisfiable length fails before anything is computed or stored
+        clip_length(item.media.duration or 0.0, cfg.clip, guidance)
+    # 3. the user's preference, the bridge, the look judge
+    ctx, look_note = edit_context(ws, user_id, guidance, cfg, op)
     # 4. the op writes the new item
-    ops: dict[str, Any] = {"cover": CoverEditor(ctx, cfg.cover), "clip": ClipEditor(ctx, cfg.clip), "style": StyleEditor(ctx, cfg.style)}
-    result = ops[op](item, guidance)
+    if op == "regenerate":  # the creator's model re-makes the cover
+        from generec.editor.regenerate import RegenerateEditor
+
+        generator, frames, _ = (settings or CreatorSettings()).load(ws)
+        result = RegenerateEditor(ctx, generator, frames, cfg.regenerate)(item, guidance)
+    else:
+        ops: dict[str, Any] = {"cover": CoverEditor(ctx, cfg.cover), "clip": ClipEditor(ctx, cfg.clip), "style": StyleEditor(ctx, cfg.style)}
+        result = ops[op](item, guidance)
     if look_note:
         result.notes.append(look_note)
     return result
+
+
+def create(
+    ws: Workspace,
+    user_id: str,
+    instruction: str | None = None,
+    guidance: Guidance | None = None,
+    n: int = 1,
+    config: EditConfig | None = None,
+    create_config=None,
+    settings: CreatorSettings | None = None,
+) -> list:
+    """`n` new AI-created items for `user_id` (`creator/creator.py`), from an instruction or guidance."""
+    from generec.creator.creator import CreateConfig, Creator, blocked_terms, duration_for
+
+    cfg, ccfg, st = config or EditConfig(), create_config or CreateConfig(), settings or CreatorSettings()
+    # 1. check inputs; blocked or impossible requests fail before any model loads
+    check_user(ws, user_id)
+    if instruction is not None and guidance is not None:
+        raise InputError("give an instruction or a guidance object, not both")
+    if instruction is not None:
+        guidance = parse_instruction(ws, instruction)
+    if guidance is not None:
+        if hits := blocked_terms(guidance, ccfg.blocked):
+            raise InputError(f"the instruction asks for blocked content ({', '.join(hits)}); nothing was created")
+        duration_for(guidance, ccfg)
+    # 2. the creator (loaded once per process) and the user's context
+    generator, frames, model = st.load(ws)
+    ctx, _ = edit_context(ws, user_id, guidance, cfg, "create")
+    # 3. create
+    return Creator(ctx, generator, frames, ccfg, model)(guidance, n)

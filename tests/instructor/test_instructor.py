@@ -10,7 +10,7 @@ import pytest
 from generec.errors import InputError
 from generec.instructor.guidance import Guidance
 from generec.instructor.activation import ActivationConfig
-from generec.instructor.instructor import NO_CREATOR, Instructor, InstructorConfig, apply, session_from_instructions
+from generec.instructor.instructor import Instructor, InstructorConfig, apply, session_from_instructions
 from generec.pipeline import get_parser
 from generec.retrieval import RETRIEVERS
 from generec.retrieval.data import full_data
@@ -143,11 +143,11 @@ def test_apply_retrieve_honours_exclusions(instructor, fan, bench):
     assert (again.mode, again.target_item, again.edit_op) == ("repurpose", result.item_ids[1], "style")
 
 
-def test_apply_create_falls_back_to_retrieval(instructor, fan):
+def test_apply_create_without_a_trained_creator_falls_back_to_retrieval(instructor, fan):
     g = instructor(fan, "make me a video about space", session="create")
     result = instructor.apply(fan, g, k=4)
     assert result.requested_mode == "create" and result.mode == "retrieve" and len(result.items) == 4
-    assert any(NO_CREATOR in n for n in result.notes)
+    assert result.creations == [] and any("generec train --model creator" in n for n in result.notes)
 
 
 def test_apply_repurpose_edits_the_target(instructor, fan, bench):

@@ -1,4 +1,4 @@
-"""Editor commands: `generec edit cover|clip|style`, `evaluate editor` and `bench editor`."""
+"""Editor commands: `generec edit cover|clip|style` (`regenerate` lives in creator.py), `evaluate editor` and `bench editor`."""
 
 from __future__ import annotations
 
@@ -41,6 +41,10 @@ def _edit(op: str, user: str, item: str, instruction: str | None, preference: st
             err.print(f"[bold yellow]cannot satisfy:[/] {lit(exc)}", highlight=False)
         raise typer.Exit(2) from None
     # 3. report (with the benchmark oracle's view when the workspace has one)
+    _report_edit(ws, result, op, user, json_out, compare)
+
+
+def _report_edit(ws: Workspace, result: Any, op: str, user: str, json_out: bool, compare: Path | None = None) -> None:
     extra: dict[str, Any] = {}
     if compare is not None:
         extra["compare"] = str(_write_comparison(ws, result, compare))
@@ -88,6 +92,12 @@ def _oracle_view(ws: Workspace, result: Any) -> dict[str, float]:
     if user not in oracle.users or parent not in oracle.videos:
         return {}
     duration = oracle.videos[parent].duration
+    if result.op == "regenerate":  # judged on the pixels of both covers
+        from generec.encoders.video import cover_image
+        from generec.media.image import load_image
+
+        return {"P(click) original": oracle.click_prob(user, cover_image(ws, result.parent)),
+                "P(click) regenerated": oracle.click_prob(user, load_image(result.cover_path))}  # fmt: skip
     if result.op == "cover":
         return {"P(click) original": oracle.click_prob(user, FrameRef(parent, 0.0)),
                 "P(click) personal": oracle.click_prob(user, FrameRef(parent, min(p["t"], duration), p.get("style")))}  # fmt: skip

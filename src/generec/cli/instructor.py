@@ -128,6 +128,7 @@ def evaluate_instructor_cmd(
     evalset: Annotated[Optional[Path], typer.Option("--evalset", help="A JSONL evaluation set [default: the packaged one].")] = None,
     study: Annotated[bool, typer.Option(help="Also run the activation study on the workspace's simulator.")] = True,
     users: Annotated[int, typer.Option("--users", help="Users in the activation study.")] = 30,
+    create: Annotated[bool, typer.Option("--create", help="Creation on: each user also asks twice for a new video of what the catalogue has least of, served by the trained creator.")] = False,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     parser: ParserOpt = None,
     llm_url: LLMUrlOpt = None,
@@ -153,9 +154,9 @@ def evaluate_instructor_cmd(
 
         ws = _open(workspace)
         with progress_bar(quiet=json_out) as update:
-            act = activation_study(ws, config=ActivationStudyConfig(n_users=users, seed=seed), progress=update)
+            act = activation_study(ws, config=ActivationStudyConfig(n_users=users, seed=seed, create=create), progress=update)
         result["activation"] = act.to_dict()
-        report_path = _save_report(ws, "evaluate-instructor", result)
+        report_path = _save_report(ws, "evaluate-instructor" + ("-create" if create else ""), result)
     if json_out:
         _print_json(result)
         return

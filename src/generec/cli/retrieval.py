@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from generec.cli.common import (JsonOpt, Size, WorkspaceOpt, _open, _print_json, _report_bench, app, bench_app, err, evaluate_app,
+from generec.cli.common import (ConfigOpt, JsonOpt, Size, WorkspaceOpt, _open, _print_json, _report_bench, app, bench_app, err, evaluate_app,
                                 handle_errors, lit, out, progress_bar)  # fmt: skip
 from generec.datasets import BUILDERS, LOADERS
 from generec.errors import InputError
@@ -44,10 +44,14 @@ def train(
     split: Annotated[Optional[str], typer.Option(help="Split to tune on: temporal, random, microvideo [default: the data set's own].")] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     epochs: Annotated[Optional[int], typer.Option("--epochs", help="Training epochs of --model bridge [default: 30, early-stopped on held-out pairs].")] = None,
+    minutes: Annotated[Optional[float], typer.Option("--minutes", help="Training time of --model creator, in minutes [default: 30; with --resume, the run's total].")] = None,
+    steps: Annotated[Optional[int], typer.Option("--steps", help="--model creator: this many denoiser steps (and a quarter as many autoencoder steps) instead of minutes.")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="--model creator: continue the saved run (models/creator/state.pt) until its budget is spent.")] = False,
+    config: ConfigOpt = None,
     workspace: WorkspaceOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Train a retriever on all of the workspace's positives and save it to models/NAME (or the text-image bridge to models/bridge)."""
+    """Train a retriever on all of the workspace's positives and save it to models/NAME (or the text-image bridge to models/bridge, or the AI creator to models/creator)."""
     import dataclasses as dc
 
     from generec.retrieval import RETRIEVERS
@@ -59,6 +63,13 @@ def train(
     if model == "bridge":
         _train_bridge(_open(workspace), epochs, seed, json_out)
         return
+    if model == "creator":
+        from generec.cli.creator import train_creator_cmd
+
+        train_creator_cmd(_open(workspace), minutes, steps, resume, seed, config, json_out)
+        return
+    if minutes is not None or steps is not None or resume or config is not None:
+        raise InputError(f"--minutes, --steps, --resume and --config apply to --model creator only, not to {model!r}")
     if epochs is not None:
         raise InputError(f"--epochs applies to --model bridge only, not to the retriever {model!r}")
     cls = RETRIEVERS[model]

@@ -23,6 +23,7 @@ import numpy as np
 from generec.errors import InputError
 
 KINDS = ("duration", "look", "concept", "exclude")
+CREATE_KIND = "create"  # asking for a new video (the activation study's creation arm)
 
 # concept -> what people call it (bare noun phrases: they follow "got any", "more", "no ...")
 CONCEPT_PHRASES: dict[str, tuple[str, ...]] = {
@@ -104,6 +105,11 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
         "{x} in {look}", "{x} with {look}", "{x} pls, {look}", "got {x} in {look}?", "{x}, but with {look}",
         "any {x} with {look}?", "i like {x} with {look}", "more {x} in {look} pls",
     ),
+    "create": (
+        "make me a video of {x} in {look}", "can u make something new with {x}? {look}", "create a clip of {x} with {look}",
+        "generate a {x} video, {look} pls", "make a new vid of {x}, {look}", "i want a fresh video of {x} in {look}",
+        "could you create {x} with {look} for me", "make me something original: {x}, {look}",
+    ),
 }  # fmt: skip
 
 
@@ -143,13 +149,13 @@ def write_instruction(
 ) -> Phrasing:
     """A request of `kind` for `concept` (and the refused concept, look or length it needs)."""
     if kind not in TEMPLATES:
-        raise InputError(f"instruction kind {kind!r}: expected one of {', '.join(KINDS)}")
-    need = {"exclude": exclude, "look": look, "duration": seconds}.get(kind, "-")
+        raise InputError(f"instruction kind {kind!r}: expected one of {', '.join(TEMPLATES)}")
+    need = {"exclude": exclude, "look": look, "create": look, "duration": seconds}.get(kind, "-")
     if need is None:
         raise InputError(f"an instruction of kind {kind!r} needs its {'seconds' if kind == 'duration' else kind}")
     template = _pick(rng, TEMPLATES[kind])
     x = _pick(rng, _phrases(CONCEPT_PHRASES, concept, "concept"))
     y = _pick(rng, _phrases(CONCEPT_PHRASES, exclude, "concept")) if kind == "exclude" else None
-    lk = _pick(rng, _phrases(LOOK_PHRASES, look, "look")) if kind == "look" else None
+    lk = _pick(rng, _phrases(LOOK_PHRASES, look, "look")) if kind in ("look", "create") else None
     text = template.format(x=x, y=y, look=lk, d=seconds)
     return Phrasing(text, template, x, y, lk)

@@ -24,7 +24,8 @@ ranking (seen items excluded):
   through the text→image bridge, `choose_clip` over the clip length the guidance allows, the
   asked look rendered, the best usable keyframe inside as cover; the style op: the named look,
   the first usable keyframe as cover) but without writing anything to the workspace. Create:
-  there is no creator yet, so the retrieved feed stands in (counted in `modes`).
+  with `create` on, the creator's item leads the feed (`activation_create.py`, stored in the
+  workspace); otherwise the retrieved feed stands in (counted in `modes`).
 
 Both feeds are scored on the pixels shown. Per item, the user sees its cover (the catalogue's
 cover, or the edit's keyframe rendered in the edit's look by the product's own restyle) and one
@@ -47,7 +48,8 @@ instruction counts once. The report gives both policies, their relative gain, pe
 and which ways the instructor took.
 
 Derived caches (keyframe features, the concept head, class-name embeddings) may be written to
-the workspace's `features/` and `models/`; no item, interaction or instruction is.
+the workspace's `features/` and `models/`; no interaction or instruction is, and no item unless
+the creation arm is on.
 """
 
 from __future__ import annotations
@@ -88,6 +90,8 @@ class ActivationStudyConfig:
     activation: ActivationConfig = field(default_factory=ActivationConfig)
     clip: ClipConfig = field(default_factory=ClipConfig)
     keyframes: KeyframeConfig = field(default_factory=KeyframeConfig)
+    create: bool = False  # the creation arm (`activation_create.py`): requests for what the catalogue lacks, served by the creator
+    create_per_user: int = 2  # with the 4 templates: a third of the instructions
 
     def __post_init__(self) -> None:
         if self.n_users < 1 or self.k < 1:
@@ -237,7 +241,7 @@ def score_feed(
         ctr = oracle.click_prob(r.user_id, v.cover)
         watch = oracle.watch_value(r.user_id, v.watch_frames(), WATCH_FPS).seconds
         ok = float(_meets(r, cfg, float(v.lengths.sum()), v.share, look))
-        utility_label, ok_label = _label_scores(oracle, r, s, cfg)
+        utility_label, ok_label = _label_scores(oracle, r, s, cfg) if s.item_id in oracle.videos else (np.nan, np.nan)  # created: no truth
         for m, x in zip(METRICS, (ctr, watch, ctr * watch, ok, ctr * watch * ok, utility_label, ok_label)):
             rows[m].append(x)
     return {m: np.asarray(x, np.float64) for m, x in rows.items()}
@@ -332,6 +336,12 @@ def activation_study(
     users = sorted(rng.choice(pool, size=min(cfg.n_users, len(pool)), replace=False).tolist())
     durations = np.array([i.media.duration for i in items.values() if i.media is not None and i.media.duration])
     requests = make_requests(oracle, users, durations, cfg.templates, cfg.seed)
+    arm = None
+    if cfg.create:  # the creation arm: what the catalogue lacks, asked for in so many words
+        from generec.evaluation.activation_create import CreationArm, create_requests
+
+        requests += create_requests(oracle, users, cfg.seed, cfg.create_per_user, Request)
+        arm = CreationArm(ws, screen, items, Shown, cfg.k)
     # 3. parse every instruction (one encoder call)
     parser = get_parser()
     guidances = parser.parse_many([r.text for r in requests], ParseContext(vocabulary=vocabulary))
@@ -356,6 +366,8 @@ def activation_study(
         if act.mode == "repurpose":
             fixable = editable_candidates(candidates, cfg.activation)[: cfg.k]
             instructor = [editor(r.user_id, items[c.item_id], g, c) for c in fixable] or retrieval
+        elif act.mode == "create" and arm is not None:
+            instructor = arm(r.user_id, g, retrieval)
         # 7. the oracle scores the pixels of both
         scores = {"retrieval": score_feed(oracle, screen, r, retrieval, cfg)}
         same = instructor is retrieval
@@ -370,20 +382,24 @@ def activation_study(
         for policy in POLICIES:
             out[policy] = {}
             for m in METRICS:
-                out[policy][f"{m}@1"] = float(np.mean([s[policy][m][0] for _, _, s in rows]))
-                out[policy][f"{m}@k"] = float(np.mean([s[policy][m].mean() for _, _, s in rows]))
+                first = [s[policy][m][0] for _, _, s in rows]
+                feeds = [np.nanmean(s[policy][m]) if np.isfinite(s[policy][m]).any() else np.nan for _, _, s in rows]
+                out[policy][f"{m}@1"] = float(np.nanmean(first)) if np.isfinite(first).any() else float("nan")
+                out[policy][f"{m}@k"] = float(np.nanmean(feeds)) if np.isfinite(feeds).any() else float("nan")
         return out
 
     overall = table(results)
-    per_template = {t: table([x for x in results if x[0].template == t]) for t in cfg.templates}
+    templates = cfg.templates + (("create",) if cfg.create else ())
+    per_template = {t: table([x for x in results if x[0].template == t]) for t in templates}
     gains = {m: _gain(overall["instructor"][m], overall["retrieval"][m]) for m in overall["retrieval"]}
     modes = {m: sum(1 for _, mode, _ in results if mode == m) for m in ("retrieve", "repurpose", "create")}
-    by_template = {t: {m: sum(1 for r, mode, _ in results if r.template == t and mode == m) for m in modes} for t in cfg.templates}
+    by_template = {t: {m: sum(1 for r, mode, _ in results if r.template == t and mode == m) for m in modes} for t in templates}
     info = {
         "users": len(users), "instructions": len(requests), "k": cfg.k, "candidates": cfg.activation.k,
         "min_match": cfg.activation.min_match, "seed": cfg.seed, "retriever": model_source, "model": model.name,
         "min_share": cfg.min_share, "max_excluded_share": cfg.max_excluded_share, "scored_on": "pixels (oracle judge)",
-        "items_edited": editor.edited, "frames_decoded": screen.frames_decoded,
+        "items_edited": editor.edited, "frames_decoded": screen.frames_decoded, "items_created": arm.made if arm else 0,
+        "create_failures": arm.failed[:3] if arm else [],
         "seconds": round(time.perf_counter() - started, 1),
     }  # fmt: skip
     return ActivationReport(overall, per_template, gains, modes, by_template, float(np.mean(parsed)), info, requests)

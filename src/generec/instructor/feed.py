@@ -7,7 +7,9 @@
 - repurpose: `pipeline.edit` on the target item (clip for durations and pacing, style for a
   look, else cover), the edited item first, then the retrieved feed without its parent. An edit
   that cannot be made (`CannotSatisfy`, a user with no history) falls back to retrieval, noted;
-- create: no creator is installed yet; the note says so and the retrieved feed stands in.
+- create: `pipeline.create` makes `create_n` new items (the AI creator, within its time budget),
+  which lead the feed; without a trained creator, or for a request it cannot make, the note says
+  why and the retrieved feed stands in.
 
 The items shown become the session's `last_feed` when `apply` is given the instructor and the
 session (`Instructor.apply` does this).
@@ -27,6 +29,7 @@ from generec.instructor.activation import ActivationConfig, CandidateCheck, chec
 from generec.instructor.catalogue import catalogue_vocabulary
 from generec.instructor.fusion import FusionConfig, item_embeddings
 from generec.instructor.guidance import Guidance, Mode
+from generec.creator.creator import CreateConfig
 from generec.pipeline import EditConfig
 from generec.types import Origin
 from generec.workspace import Workspace
@@ -34,7 +37,6 @@ from generec.workspace import Workspace
 if TYPE_CHECKING:
     from generec.instructor.instructor import Instructor
 
-NO_CREATOR = "no creator installed yet (issue: AI creator)"
 
 
 @dataclass(frozen=True)
@@ -47,10 +49,14 @@ class InstructorConfig:
     fusion: FusionConfig = field(default_factory=FusionConfig)
     activation: ActivationConfig = field(default_factory=ActivationConfig)
     edit: EditConfig = field(default_factory=EditConfig)
+    create_n: int = 1  # items the creator makes when activation picks create
+    create: CreateConfig = field(default_factory=CreateConfig)
 
     def __post_init__(self) -> None:
         if not isinstance(self.default_session, str) or not self.default_session.strip():
             raise InputError(f"InstructorConfig.default_session: expected a non-empty string, found {self.default_session!r}")
+        if self.create_n < 1:
+            raise InputError(f"InstructorConfig.create_n must be >= 1, found {self.create_n}")
         if self.rerank_pool < 1 or self.vector_weight < 0:
             raise InputError(
                 "InstructorConfig: rerank_pool must be >= 1 and vector_weight >= 0, "
@@ -80,6 +86,7 @@ class FeedResult:
     edits: list[EditResult]
     notes: list[str]
     guidance: Guidance
+    creations: list = field(default_factory=list)  # CreationResult of the items the creator made
 
     @property
     def item_ids(self) -> list[str]:
@@ -88,7 +95,8 @@ class FeedResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "user_id": self.user_id, "mode": self.mode, "requested_mode": self.requested_mode,
-            "items": [vars(e) for e in self.items], "edits": [e.to_dict() for e in self.edits], "notes": self.notes,
+            "items": [vars(e) for e in self.items], "edits": [e.to_dict() for e in self.edits],
+            "creations": [c.to_dict() for c in self.creations], "notes": self.notes,
         }  # fmt: skip
 
 
@@ -208,9 +216,19 @@ def apply(
                 notes.append(f"repurpose: {op} of {target}, preference: {result.preference}")
                 exclude.append(target)
                 entries.append(FeedEntry(result.item.id, "repurpose", str(result.item.origin), result.score, target))
-    # 3. create: no creator yet
+    # 3. create: new items lead the feed
+    creations: list = []
     if guidance.mode == "create":
-        notes.append(f"create: {NO_CREATOR}; serving retrieval instead")
+        from generec.pipeline import create
+
+        lean = guidance.model_copy(update={"vector": None, "vector_space": None})
+        try:
+            creations = create(ws, user_id, guidance=lean, n=min(cfg.create_n, k), config=cfg.edit, create_config=cfg.create)
+        except InputError as exc:  # no trained creator, a blocked or impossible request, ...
+            notes.append(f"create: {exc}; serving retrieval instead")
+        else:
+            notes.append(f"create: {len(creations)} new item(s) by the AI creator")
+            entries += [FeedEntry(c.item.id, "create", str(c.item.origin), c.score) for c in creations]
     # 4. the retrieved feed fills the rest
     model = retriever
     if model is None:
@@ -221,7 +239,8 @@ def apply(
     if model is not None:
         vocab = instructor.vocabulary() if instructor is not None else None
         entries += retrieve_feed(ws, model, user_id, guidance, k - len(entries), exclude, cfg, vocab, notes)
-    result = FeedResult(user_id, "repurpose" if edits else "retrieve", guidance.mode, entries, edits, notes, guidance)
+    way = "create" if creations else "repurpose" if edits else "retrieve"
+    result = FeedResult(user_id, way, guidance.mode, entries, edits, notes, guidance, creations)
     # 5. the feed shown becomes the session's last feed
     if instructor is not None:
         instructor.dialogue.set_feed(user_id, instructor._session_id(session), result.item_ids)

@@ -41,13 +41,13 @@ from generec.instructor.activation import (
 )
 from generec.instructor.catalogue import CatalogueVocabulary, catalogue_vocabulary
 from generec.instructor.dialogue import MAX_TURNS, Dialogue, DialogueState, Turn, merge
-from generec.instructor.feed import NO_CREATOR, FeedResult, InstructorConfig, apply, served_pool
+from generec.instructor.feed import FeedResult, InstructorConfig, apply, served_pool
 from generec.instructor.fusion import user_profile, with_vector
 from generec.instructor.guidance import Guidance
 from generec.types import Event, Instruction, Interaction, Origin
 from generec.workspace import Workspace
 
-__all__ = ["NO_CREATOR", "FeedResult", "Instructor", "InstructorConfig", "apply", "session_from_instructions"]
+__all__ = ["FeedResult", "Instructor", "InstructorConfig", "apply", "session_from_instructions"]
 
 RESET_NOTE = "dialogue reset"
 POSITIVE_EVENTS = (Event.CLICK, Event.LIKE, Event.WATCH)
