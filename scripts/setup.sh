@@ -10,6 +10,12 @@ if [ ! -d /usr/share/doc/opencv-doc/examples/data ] && [ "$(id -u)" = 0 ] && com
     || echo "   opencv-doc not available; the benchmark uses the photos of the Python packages only"
 fi
 
+if ! command -v tesseract >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "== installing Debian's tesseract-ocr (OCR for the privacy check)"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends tesseract-ocr tesseract-ocr-eng) >/dev/null 2>&1 \
+    || echo "   tesseract-ocr not available; the privacy check cannot read on-screen text"
+fi
+
 PY=${PYTHON:-python3.11}
 command -v "$PY" >/dev/null || PY=python3
 if [ ! -x .venv/bin/python ]; then

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 
 from generec.media.video import AudioTrack, write_mp4
+
+
+def generec(*args, env: dict | None = None, timeout: float = 900) -> subprocess.CompletedProcess:
+    """Run the `generec` command line in a fresh process (as a user would), capturing its output."""
+    return subprocess.run([sys.executable, "-m", "generec", *map(str, args)], capture_output=True, text=True, env=env, timeout=timeout)
 
 
 def gradient_frames(n: int, width: int = 64, height: int = 48, seed: int = 0) -> list[np.ndarray]:

@@ -2,16 +2,10 @@
 
 import json
 import os
-import subprocess
-import sys
 
 import pandas as pd
 
-from helpers import make_video, snapshot
-
-
-def generec(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "generec", *map(str, args)], capture_output=True, text=True, env=env, timeout=300)
+from helpers import generec, make_video, snapshot
 
 
 def test_build_stats_json(tmp_path):

@@ -2,11 +2,10 @@
 
 import json
 import shutil
-import subprocess
-import sys
 
 import av
 import pytest
+from helpers import generec
 
 TOY_TOML = """
 [creator]
@@ -22,10 +21,6 @@ attention = [false, true]
 norm_num_groups = 8
 batch_size = 8
 """
-
-
-def generec(*args):
-    return subprocess.run([sys.executable, "-m", "generec", *map(str, args)], capture_output=True, text=True, timeout=900)
 
 
 @pytest.fixture(scope="module")

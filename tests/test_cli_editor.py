@@ -2,18 +2,12 @@
 
 import json
 import shutil
-import subprocess
-import sys
 
 import pytest
 
-from helpers import snapshot
+from helpers import generec, snapshot
 
 pytest_plugins = ["editor.conftest"]
-
-
-def generec(*args):
-    return subprocess.run([sys.executable, "-m", "generec", *map(str, args)], capture_output=True, text=True, timeout=600)
 
 
 @pytest.fixture

@@ -2,20 +2,14 @@
 
 import json
 import shutil
-import subprocess
-import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from helpers import snapshot
+from helpers import generec, snapshot
 
 pytestmark = pytest.mark.slow
-
-
-def generec(*args):
-    return subprocess.run([sys.executable, "-m", "generec", *map(str, args)], capture_output=True, text=True, timeout=600)
 
 
 @pytest.fixture(scope="module")

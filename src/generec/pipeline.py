@@ -171,6 +171,10 @@ def edit(
     # 2. the instruction becomes guidance
     if instruction is not None:
         guidance = parse_instruction(ws, instruction, item.id, item.media.duration)
+    if guidance is not None:  # a request for blocked content is refused before anything is made
+        from generec.fidelity.safety import refuse_blocked
+
+        refuse_blocked(guidance)
     if op == "clip":  # an unsatisfiable length fails before anything is computed or stored
         clip_length(item.media.duration or 0.0, cfg.clip, guidance)
     # 3. the user's preference, the bridge, the look judge

@@ -18,14 +18,15 @@ def test_new_database_is_at_current_schema(tmp_path):
 
 def test_migration_is_applied_to_an_older_database(tmp_path, monkeypatch):
     path = tmp_path / "g.db"
-    Database(path).close()  # at version 1
+    Database(path).close()  # at the current version
+    current = schema.SCHEMA_VERSION
     monkeypatch.setattr(schema, "MIGRATIONS", schema.MIGRATIONS + ["ALTER TABLE users ADD COLUMN nickname TEXT;"])
     import generec.store.db as dbmod
 
     monkeypatch.setattr(dbmod, "MIGRATIONS", schema.MIGRATIONS)
     monkeypatch.setattr(dbmod, "SCHEMA_VERSION", len(schema.MIGRATIONS))
     db = Database(path)
-    assert db.version == 2
+    assert db.version == current + 1
     assert "nickname" in {r[1] for r in db.query("PRAGMA table_info(users)")}
 
 
@@ -68,3 +69,13 @@ def test_a_short_file_that_is_not_sqlite_is_refused_not_overwritten(tmp_path, da
         Database(path)
     assert path.read_bytes() == data
     assert sorted(p.name for p in tmp_path.iterdir()) == ["g.db"]  # no journal either
+
+
+def test_a_version_1_database_gets_the_watermark_index(tmp_path):
+    path = tmp_path / "g.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(schema.MIGRATIONS[0] + "PRAGMA user_version = 1;")
+    conn.close()
+    db = Database(path)
+    assert db.version == schema.SCHEMA_VERSION
+    assert "items_watermark" in {r[0] for r in db.query("SELECT name FROM sqlite_master WHERE type = 'index'")}

@@ -69,6 +69,7 @@ def create_cmd(
     """AI creator: new micro-videos for one user from their taste and the instruction (origin ai_created, no parent)."""
     from generec.creator.creator import CreateConfig
     from generec.editor.base import CannotSatisfy
+    from generec.fidelity.gate import FidelityBlocked
     from generec.pipeline import EditConfig, create
 
     ccfg = load_config(CreateConfig, config, section="create", overrides={"seed": seed})
@@ -78,6 +79,10 @@ def create_cmd(
     try:
         with ws.lock("create"):
             results = create(ws, user, instruction=instruction, n=n, config=ecfg, create_config=ccfg, settings=_settings(backend, diffusers_path))
+    except FidelityBlocked as exc:  # exit code 3: the fidelity policy keeps it from anyone
+        from generec.cli.fidelity import report_blocked
+
+        report_blocked(exc, json_out, {"user": user, "created": [], "satisfied": False})
     except CannotSatisfy as exc:
         if json_out:
             _print_json({"user": user, "created": [], "satisfied": False, "reason": str(exc)})
@@ -87,6 +92,8 @@ def create_cmd(
     if json_out:
         _print_json({"user": user, "satisfied": True, "created": [r.to_dict() for r in results], "seconds": time.perf_counter() - started})
         return
+    from generec.cli.fidelity import print_verdicts
+
     for r in results:
         p = r.params
         out.print(f"[bold]{lit(r.item.id)}[/] — {lit(r.item.title)}: {p['duration_s']:g} s, {len(p['shots'])} shots, look {lit(p['look'] or 'none')}, made in {r.seconds:.1f} s")
@@ -94,6 +101,7 @@ def create_cmd(
         out.print(f"  cover: {lit(r.cover_path)}")
         for note in r.notes:
             out.print(f"  note: {lit(note)}")
+        print_verdicts(r.item)
     out.print(f"{len(results)} item(s) created for {lit(user)} in {time.perf_counter() - started:.1f} s (origin ai_created)")
 
 
@@ -121,8 +129,15 @@ def edit_regenerate(
     cfg = load_config(EditConfig, config, section="edit")
     cfg = dataclasses.replace(cfg, regenerate=dataclasses.replace(cfg.regenerate, strength=strength if strength is not None else cfg.regenerate.strength))
     ws = _open(workspace)
-    with ws.lock("edit"):
-        result = edit(ws, "regenerate", user, item, instruction=instruction, config=cfg, settings=_settings(backend, diffusers_path))
+    from generec.fidelity.gate import FidelityBlocked
+
+    try:
+        with ws.lock("edit"):
+            result = edit(ws, "regenerate", user, item, instruction=instruction, config=cfg, settings=_settings(backend, diffusers_path))
+    except FidelityBlocked as exc:  # exit code 3
+        from generec.cli.fidelity import report_blocked
+
+        report_blocked(exc, json_out, {"op": "regenerate", "user": user, "item": item, "satisfied": False})
     _report_edit(ws, result, "regenerate", user, json_out)
 
 

@@ -24,6 +24,7 @@ PreferenceOpt = Annotated[Optional[str], typer.Option("--preference", help="User
 def _edit(op: str, user: str, item: str, instruction: str | None, preference: str | None, config: Path | None,
           workspace: Path | None, json_out: bool, compare: Path | None = None, **overrides: Any) -> None:  # fmt: skip
     from generec.editor.base import CannotSatisfy
+    from generec.fidelity.gate import FidelityBlocked
     from generec.pipeline import EditConfig, edit
 
     # 1. config: defaults < file < flags
@@ -34,6 +35,10 @@ def _edit(op: str, user: str, item: str, instruction: str | None, preference: st
     # 2. edit (a CannotSatisfy is an explicit result, exit code 2; other bad input exits 1)
     try:
         result = edit(ws, op, user, item, instruction=instruction, config=cfg)
+    except FidelityBlocked as exc:  # exit code 3: the fidelity policy keeps it from anyone
+        from generec.cli.fidelity import report_blocked
+
+        report_blocked(exc, json_out, {"op": op, "user": user, "item": item, "satisfied": False})
     except CannotSatisfy as exc:
         if json_out:
             _print_json({"op": op, "user": user, "item": item, "satisfied": False, "reason": str(exc)})
@@ -63,6 +68,9 @@ def _report_edit(ws: Workspace, result: Any, op: str, user: str, json_out: bool,
         out.print(f"  cover: {lit(result.cover_path)}")
     for note in result.notes:
         out.print(f"  note: {lit(note)}")
+    from generec.cli.fidelity import print_verdicts
+
+    print_verdicts(result.item)
     if "compare" in extra:
         out.print(f"  original (left) vs personal (right): {lit(extra['compare'])}")
     if oracle:

@@ -10,16 +10,18 @@ Each creation is a micro-video of `n_shots` generated stills:
 3. the look: the guidance's, else the user's look judge's choice on the stills, else none;
 4. the montage (`montage.py`): moves, crossfades, the look, a silent track, at the duration asked
    (`duration_s` unless the guidance bounds it); the cover is the first shot in its look;
-5. store it: `origin="ai_created"`, no parent, title and tags from the guidance, provenance with
-   the model, checkpoint hash, guidance, seed and the frames each shot came from — media and row
-   in one go (nothing is left behind by a failure).
+5. the fidelity gate (`fidelity/gate.py`): the checks (a memorised training image, a face, unsafe
+   content ...), their fixes, the invisible watermark and the signed C2PA manifest; a blocked
+   creation is not stored (`FidelityBlocked`);
+6. store it: `origin="ai_created"`, no parent, title and tags from the guidance, provenance with
+   the model, checkpoint hash, guidance, seed and the frames each shot came from, the fidelity
+   report and the watermark id — media and row in one go (nothing is left behind by a failure).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -32,10 +34,12 @@ import numpy as np
 import generec
 from generec.creator.condition import frame_scores, shot_conditions
 from generec.creator.montage import MontageConfig, write_montage
-from generec.editor.base import CannotSatisfy, _image_media, _video_media
+from generec.editor.base import CannotSatisfy, _image_media, _video_media, fidelity_summary
 from generec.editor.looks import render_look
+from generec.fidelity.gate import gate_for, watermark_hex
+from generec.fidelity.safety import BLOCKED, blocked_terms, refuse_blocked  # noqa: F401 (re-exported: pipeline)
+from generec.fidelity.types import Candidate
 from generec.errors import InputError
-from generec.media.image import encode_image
 from generec.media.video import NO_LIMITS, probe
 from generec.types import Item, Kind, Origin
 
@@ -44,7 +48,6 @@ if TYPE_CHECKING:
     from generec.editor.base import EditContext
     from generec.instructor.guidance import Guidance
 
-BLOCKED = ("gore", "blood", "weapon", "weapons", "gun", "guns", "nude", "nudity", "porn", "violence", "killing", "terrorism")
 CREATOR_UPLOADER = "generec-creator"
 
 
@@ -78,12 +81,7 @@ class CreationResult:
     def to_dict(self) -> dict[str, Any]:
         return {"item_id": self.item.id, "title": self.item.title, "tags": self.item.tags, "media_path": str(self.media_path),
                 "cover_path": str(self.cover_path), "params": self.params, "score": self.score, "seconds": self.seconds,
-                "notes": self.notes, "origin": str(self.item.origin)}  # fmt: skip
-
-
-def blocked_terms(guidance: Guidance, blocked: tuple[str, ...]) -> list[str]:
-    words = set(re.findall(r"[a-z]+", " ".join([guidance.text or "", *guidance.include]).lower()))
-    return sorted(b for b in blocked if b in words)
+                "notes": self.notes, "origin": str(self.item.origin), "fidelity": fidelity_summary(self.item)}  # fmt: skip
 
 
 def duration_for(guidance: Guidance | None, cfg: CreateConfig) -> float:
@@ -173,8 +171,8 @@ class Creator:
         # 1. check the request before anything is generated
         if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= 16:
             raise InputError(f"n: expected 1 to 16 items to create, found {n!r}")
-        if guidance is not None and (hits := blocked_terms(guidance, cfg.blocked)):
-            raise CannotSatisfy(f"the instruction asks for blocked content ({', '.join(hits)}); nothing was created")
+        if guidance is not None:
+            refuse_blocked(guidance, cfg.blocked, outcome="nothing was created", error=CannotSatisfy)
         duration = duration_for(guidance, cfg)
         results: list[CreationResult] = []
         start = time.perf_counter()
@@ -199,11 +197,7 @@ class Creator:
         with tempfile.TemporaryDirectory() as tmp, ws.media.staging():
             path = Path(tmp) / "created.mp4"
             write_montage(path, big, duration, cfg.montage, look, seed)
-            info = probe(path, NO_LIMITS)
-            digest, _ = ws.media.put_file(path, "video/mp4")
-            media = _video_media(info, digest)
             cover = _portrait(render_look(big[0], look) if look not in (None, "natural") else big[0], cfg.montage)
-            cover_media = _image_media(cover, ws.media.put_bytes(encode_image(cover, "PNG"), "image/png"), "image/png")
             params = {"duration_s": duration, "look": look, "look_reason": why, "shots": shots}
             provenance = {
                 "generator": f"generec.creator.{self.model}", "version": generec.__version__, "model": self.model,
@@ -212,9 +206,20 @@ class Creator:
                 "guidance": json.loads(guidance.to_json()) if guidance is not None else None,
                 "preference": self.ctx.preference.source if self.ctx.preference is not None else None,
             }  # fmt: skip
+            # 5. the fidelity gate (checks, fixes, watermark, signed manifest), then store
+            gate = self.ctx.fidelity or gate_for(ws)
+            if gate.context.training_frames is None:  # the memorisation test compares with what the model learned from
+                gate.context.training_frames = self.frames.images
+            candidate = Candidate("create", "create", title, tags, video=path, cover=cover, params=params,
+                                  instruction=guidance.text if guidance is not None else None)  # fmt: skip
+            checked, marked = gate.admit(candidate, item_id, provenance, Path(tmp))
+            info = probe(marked.video, NO_LIMITS)
+            digest, _ = ws.media.put_file(marked.video, "video/mp4")
+            media = _video_media(info, digest)
+            cover_media = _image_media(checked.candidate.cover, ws.media.put_bytes(marked.cover, "image/png"), "image/png")
             item = Item(id=item_id, kind=Kind.VIDEO, title=title, text=title, tags=tags, media=media, cover=cover_media,
                         origin=Origin.AI_CREATED, parent_id=None, uploader=CREATOR_UPLOADER, created_at=time.time(),
-                        provenance=provenance)  # fmt: skip
+                        provenance=provenance, fidelity=checked.report, watermark_id=watermark_hex(marked.watermark_id))  # fmt: skip
             ws.items.add(item)
         return _result(ws, item, params, score, t0, [f"look: {why}"])
 

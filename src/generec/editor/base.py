@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,6 @@ import generec
 from generec.encoders.cache import FeatureCache
 from generec.encoders.image import ImageEncoder
 from generec.errors import InputError
-from generec.media.image import encode_image
 from generec.media.video import NO_LIMITS, VideoInfo, probe
 from generec.types import Item, Kind, Media, Origin
 from generec.workspace import Workspace
@@ -49,6 +49,7 @@ class EditContext:
     look_preference: Preference | None = None  # judges looks when there is no look judge; None: use `preference`
     look_judge: LookJudge | None = None  # the user's look taste from impressions (`look_judge.py`)
     history: np.ndarray | None = None  # (1280,) User_Hist, the paper's reference vector: a second opinion on covers
+    fidelity: Any = None  # the fidelity gate (`fidelity/gate.py`); None: the workspace's, loaded once per process
 
 
 @dataclass
@@ -80,8 +81,18 @@ class EditResult:
             "item_id": self.item.id, "parent_id": self.parent.id, "op": self.op, "params": self.params,
             "score": self.score, "baseline_score": self.baseline_score, "media_path": str(self.media_path),
             "cover_path": str(self.cover_path) if self.cover_path else None, "notes": self.notes,
-            "preference": self.preference,
+            "preference": self.preference, "fidelity": fidelity_summary(self.item),
         }  # fmt: skip
+
+
+def fidelity_summary(item: Item) -> dict[str, Any] | None:
+    """The decision, each check's verdict and the marks of an AI item's fidelity report."""
+    report = item.fidelity
+    if not report:
+        return None
+    verdicts = {c["check"]: c["verdict"] + (f"->{c['action']}" if c["verdict"] == "fail" or c.get("fixed") else "") for c in report.get("checks", [])}
+    return {"decision": report.get("decision"), "review": report.get("review"), "verdicts": verdicts,
+            "watermark_id": item.watermark_id, "c2pa": bool((report.get("marks") or {}).get("c2pa"))}  # fmt: skip
 
 
 def video_item(ws: Workspace, item_id: str | Item, op: str) -> Item:
@@ -138,31 +149,43 @@ def store_edit(
     existing = ws.items.get(item_id)
     if existing is not None:  # the same edit again: nothing new to write
         return existing
-    with ws.media.staging():
-        # 1. media: a new video file, or the parent's
-        if video_file is not None:
-            info = probe(video_file, NO_LIMITS)  # our own output, as long as its admitted source
-            digest, _ = ws.media.put_file(video_file, "video/mp4")
+    provenance = {
+        "generator": f"generec.editor.{op}", "version": generec.__version__, "op": op, "params": params,
+        "user_id": ctx.user_id, "parent_id": parent.id, "seed": ctx.seed,
+        "guidance": json.loads(guidance.to_json()) if guidance is not None else None,
+        "preference": ctx.preference.source if ctx.preference is not None else None,
+        "preference_fallback": ctx.preference.fallback if ctx.preference is not None else None,
+    }  # fmt: skip
+    # 1. the fidelity gate: checks (and fixes), then the watermark and the signed manifest
+    from generec.fidelity.gate import gate_for, watermark_hex
+    from generec.fidelity.types import Candidate
+
+    gate = ctx.fidelity or gate_for(ws)
+    candidate = Candidate(
+        "edit", op, parent.title + title_suffix, list(parent.tags), video=video_file, cover=cover, parent=parent,
+        parent_video=ws.media_path(parent.media.hash, parent.media.mime) if parent.media else None, params=params,
+        instruction=guidance.text if guidance is not None else None,
+    )  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp, ws.media.staging():
+        checked, marked = gate.admit(candidate, item_id, provenance, Path(tmp))  # FidelityBlocked: nothing stored
+        # 2. media: the new video file, marked, or the parent's
+        if marked.video is not None:
+            info = probe(marked.video, NO_LIMITS)  # our own output, as long as its admitted source
+            digest, _ = ws.media.put_file(marked.video, "video/mp4")
             media = _video_media(info, digest)
         else:
             media = parent.media
-        # 2. the cover image
+        # 3. the cover image, marked
         cover_media = parent.cover
-        if cover is not None:
-            digest = ws.media.put_bytes(encode_image(cover, "PNG"), "image/png")
-            cover_media = _image_media(cover, digest, "image/png")
-        # 3. the item row, with provenance
-        provenance = {
-            "generator": f"generec.editor.{op}", "version": generec.__version__, "op": op, "params": params,
-            "user_id": ctx.user_id, "parent_id": parent.id, "seed": ctx.seed,
-            "guidance": json.loads(guidance.to_json()) if guidance is not None else None,
-            "preference": ctx.preference.source if ctx.preference is not None else None,
-            "preference_fallback": ctx.preference.fallback if ctx.preference is not None else None,
-        }  # fmt: skip
+        if marked.cover is not None:
+            digest = ws.media.put_bytes(marked.cover, "image/png")
+            shown = checked.candidate.cover
+            cover_media = _image_media(shown, digest, "image/png")
+        # 4. the item row, with provenance and the fidelity report
         item = Item(
             id=item_id, kind=Kind.VIDEO, title=parent.title + title_suffix, text=parent.text, tags=list(parent.tags),
             media=media, cover=cover_media, origin=Origin.AI_EDITED, parent_id=parent.id, uploader=parent.uploader,
-            created_at=time.time(), provenance=provenance,
+            created_at=time.time(), provenance=provenance, fidelity=checked.report, watermark_id=watermark_hex(marked.watermark_id),
         )  # fmt: skip
         ws.items.add(item)
     return item

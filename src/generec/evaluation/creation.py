@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from generec.errors import InputError
+from generec.fidelity.gate import FidelityBlocked
 from generec.evaluation.generation_metrics import diversity, fd_effnet, near_duplicate_threshold, nearest, phash_bits
 from generec.evaluation.judged import clip_steps, upright_at
 from generec.types import Origin
@@ -158,7 +159,14 @@ def evaluate_creator(ws: Workspace, config: CreatorEvalConfig | None = None, pro
         text = PHRASINGS[n % len(PHRASINGS)].format(concept=concept, look=LOOK_WORDS.get(look, look))
         g = parse_instruction(ws, text)
         t0 = time.perf_counter()
-        result = create(ws, user, guidance=g, n=1, create_config=CreateConfig(seed=cfg.seed + n), settings=settings)[0]
+        try:
+            result = create(ws, user, guidance=g, n=1, create_config=CreateConfig(seed=cfg.seed + n), settings=settings)[0]
+        except FidelityBlocked as exc:  # the gate keeps it from the user: nothing shown, nothing satisfied
+            rows.append({"user": user, "concept": concept, "look": look, "text": text, "parsed_include": list(g.include), "parsed_style": g.style,
+                         "blocked": str(exc), "concept_ok": False, "look_ok": False, "cover_concept_ok": False, "cover_look_ok": False,
+                         "seconds": time.perf_counter() - t0, "item": None, **({} if cfg.quick else {"ctr": 0.0, "watch": 0.0})})  # fmt: skip
+            progress("create", n + 1, len(combos))
+            continue
         seconds = time.perf_counter() - t0
         item = result.item
         created.append((user, item))
@@ -212,7 +220,12 @@ def evaluate_creator(ws: Workspace, config: CreatorEvalConfig | None = None, pro
     for n in range(min(cfg.diversity_users, len(rows))):
         r = rows[n]
         g = parse_instruction(ws, r["text"])
-        two = create(ws, r["user"], guidance=g, n=2, create_config=CreateConfig(seed=cfg.seed + 10_000 + n), settings=settings)
+        try:
+            two = create(ws, r["user"], guidance=g, n=2, create_config=CreateConfig(seed=cfg.seed + 10_000 + n), settings=settings)
+        except FidelityBlocked:
+            continue
+        if len(two) < 2:
+            continue
         divs.append(diversity(encoder.encode([judged.cover(c.item)[2] for c in two]).features))
         progress("diversity", n + 1, cfg.diversity_users)
     report.realism["within_user_diversity"] = float(np.mean(divs)) if divs else float("nan")
@@ -228,7 +241,8 @@ def _asked(rows: list[dict], styles: list[str]) -> tuple[dict[str, float], dict[
              "both": float(np.mean([r["concept_ok"] and r["look_ok"] for r in rows])),
              "cover_concept_accuracy": mean("cover_concept_ok", rows), "cover_look_accuracy": mean("cover_look_ok", rows),
              "parsed_right": float(np.mean([r["concept"] in r["parsed_include"] and r["parsed_style"] == r["look"] for r in rows])),
-             "median_seconds": float(np.median([r["seconds"] for r in rows])), "n": len(rows)}  # fmt: skip
+             "median_seconds": float(np.median([r["seconds"] for r in rows])), "n": len(rows),
+             "blocked": sum(bool(r.get("blocked")) for r in rows)}  # fmt: skip
     per_look = {s: {"concept": mean("concept_ok", [r for r in rows if r["look"] == s]), "look": mean("look_ok", [r for r in rows if r["look"] == s])}
                 for s in styles}  # fmt: skip
     return asked, per_look
@@ -261,7 +275,7 @@ def _covers_and_revision(ws, cfg, users, model, items, judged, generator, frames
 
     rng = np.random.default_rng(cfg.seed + 1)
     vals = {k: [] for k in ("orig_cos", "regen_cos", "orig_ps", "regen_ps", "orig_ctr", "regen_ctr")}
-    first_p, revised_p = [], []
+    first_p, revised_p, blocked = [], [], 0
     chosen = users[: cfg.regenerate_users]
     for n, user in enumerate(chosen):
         ctx, _ = edit_context(ws, user, None, EditConfig(), "regenerate")
@@ -269,7 +283,11 @@ def _covers_and_revision(ws, cfg, users, model, items, judged, generator, frames
         editor = RegenerateEditor(ctx, generator, frames)
         for rank, s in enumerate(model.recommend(user, 5).items):
             parent = items[s.item_id]
-            res = editor(parent)
+            try:
+                res = editor(parent)
+            except FidelityBlocked:  # the original cover stays: counted as no change
+                blocked += 1
+                continue
             orig_im, new_im = judged.cover(parent)[2], judged.cover(res.item)[2]
             f = ctx.encoder.encode([orig_im, new_im]).features
             cos = unit(f) @ unit(hist)
@@ -279,14 +297,17 @@ def _covers_and_revision(ws, cfg, users, model, items, judged, generator, frames
             p0, p1 = judged.ctr(user, parent), judged.ctr(user, res.item)
             vals["orig_ctr"].append(p0), vals["regen_ctr"].append(p1)
             if rank == 0 and rng.random() >= p1:  # the simulated user skips it: revise
-                rev = editor(parent, rejected=[res.item])
+                try:
+                    rev = editor(parent, rejected=[res.item])
+                except FidelityBlocked:
+                    continue
                 first_p.append(p1)
                 revised_p.append(judged.ctr(user, rev.item))
         progress("regenerate", n + 1, len(chosen))
     covers = {"original": {"Cos@5": float(np.mean(vals["orig_cos"])), "PS@5": float(np.mean(vals["orig_ps"])), "CTR@5": float(np.mean(vals["orig_ctr"]))},
               "regenerated": {"Cos@5": float(np.mean(vals["regen_cos"])), "PS@5": float(np.mean(vals["regen_ps"])), "CTR@5": float(np.mean(vals["regen_ctr"]))}}  # fmt: skip
     revision = {"rejected_ctr": float(np.mean(first_p)) if first_p else float("nan"), "revision_ctr": float(np.mean(revised_p)) if revised_p else float("nan"),
-                "improved_share": float(np.mean(np.array(revised_p) > np.array(first_p))) if first_p else float("nan"), "n": len(first_p)}  # fmt: skip
+                "improved_share": float(np.mean(np.array(revised_p) > np.array(first_p))) if first_p else float("nan"), "n": len(first_p), "blocked_covers": blocked}  # fmt: skip
     return covers, revision
 
 

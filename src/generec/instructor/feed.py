@@ -75,6 +75,7 @@ class FeedEntry:
     score: float | None = None  # the retriever's score (retrieve), the edit's score (repurpose)
     parent_id: str | None = None
     match: float | None = None  # how well it satisfies the guidance (activation.py)
+    label: str | None = None  # shown with the item: "AI-edited", "AI-created", "+ flagged for review"
 
 
 @dataclass
@@ -87,6 +88,7 @@ class FeedResult:
     notes: list[str]
     guidance: Guidance
     creations: list = field(default_factory=list)  # CreationResult of the items the creator made
+    fidelity: dict[str, Any] | None = None  # the feed-level bias check's result (fidelity/bias.py)
 
     @property
     def item_ids(self) -> list[str]:
@@ -96,7 +98,7 @@ class FeedResult:
         return {
             "user_id": self.user_id, "mode": self.mode, "requested_mode": self.requested_mode,
             "items": [vars(e) for e in self.items], "edits": [e.to_dict() for e in self.edits],
-            "creations": [c.to_dict() for c in self.creations], "notes": self.notes,
+            "creations": [c.to_dict() for c in self.creations], "notes": self.notes, "fidelity": self.fidelity,
         }  # fmt: skip
 
 
@@ -236,12 +238,63 @@ def apply(
             model = load_current(ws)
         except InputError as exc:
             notes.append(f"retrieval: no retriever ({exc})")
-    if model is not None:
+    baseline: list[FeedEntry] = []
+    if model is not None:  # the human feed the user would have had; its head fills the rest
         vocab = instructor.vocabulary() if instructor is not None else None
-        entries += retrieve_feed(ws, model, user_id, guidance, k - len(entries), exclude, cfg, vocab, notes)
+        baseline = retrieve_feed(ws, model, user_id, guidance, k + len(exclude), (), cfg, vocab, notes)
+        entries += [e for e in baseline if e.item_id not in exclude][: k - len(entries)]
+    # 5. fidelity at the feed level: only servable AI items, labelled; no crowding out (bias.py)
+    entries, bias = fidelity_pass(ws, user_id, guidance, entries, baseline[:k], notes)
     way = "create" if creations else "repurpose" if edits else "retrieve"
-    result = FeedResult(user_id, way, guidance.mode, entries, edits, notes, guidance, creations)
-    # 5. the feed shown becomes the session's last feed
+    result = FeedResult(user_id, way, guidance.mode, entries, edits, notes, guidance, creations, bias)
+    # 6. the feed shown becomes the session's last feed
     if instructor is not None:
         instructor.dialogue.set_feed(user_id, instructor._session_id(session), result.item_ids)
     return result
+
+
+def fidelity_pass(ws: Workspace, user_id: str, guidance: Guidance, entries: list[FeedEntry], baseline: list[FeedEntry],
+                  notes: list[str]) -> tuple[list[FeedEntry], dict | None]:  # fmt: skip
+    """The feed without AI items the fidelity policy keeps out, each AI item labelled, and the
+    bias check (fidelity/bias.py) applied with the policy's feed action."""
+    from generec.fidelity.bias import FeedBias, FeedView
+    from generec.fidelity.gate import gate_for, servable
+    from generec.types import POSITIVE_EVENTS
+
+    items = {e.item_id: ws.items.get(e.item_id) for e in [*entries, *baseline]}
+    kept = []
+    for e in entries:
+        item = items[e.item_id]
+        if item is None or not servable(item):
+            notes.append(f"fidelity: {e.item_id} is not served (blocked or unreviewed)")
+            continue
+        if item.origin != Origin.HUMAN:
+            report = item.fidelity or {}
+            review = report.get("decision") == "flag" and report.get("review") != "approved"
+            e.label = ("AI-created" if item.origin == Origin.AI_CREATED else "AI-edited") + (" · flagged for review" if review else "")
+        kept.append(e)
+    if not kept:
+        return kept, None
+    policy = gate_for(ws).policy.feed
+    check = FeedBias(policy)
+    parents = {it.parent_id: ws.items.get(it.parent_id) for it in items.values() if it is not None and it.parent_id}
+    history = [ws.items.get(i.item_id) for i in ws.interactions.for_user(user_id) if i.event in POSITIVE_EVENTS]
+    view = FeedView(
+        [items[e.item_id] for e in kept], [items[e.item_id] for e in baseline], [h for h in history if h is not None],
+        {k: v for k, v in parents.items() if v is not None}, {guidance.target_item} if guidance.target_item else set(),
+        guidance.look, bool(guidance.include), guidance.mode == "create" and bool(guidance.mode_explicit),
+    )  # fmt: skip
+    result = check(view)
+    report = {**result.to_dict(), "action": policy.action if result.failed else "pass"}
+    if result.failed and policy.action in ("fix", "block"):
+        shown = check.rebalance(view) if policy.action == "fix" else [it for it in view.baseline]
+        by_id = {e.item_id: e for e in [*kept, *baseline]}
+        dropped = [e.item_id for e in kept if e.item_id not in {it.id for it in shown}]
+        kept = [by_id[it.id] for it in shown if it.id in by_id]
+        if dropped:
+            notes.append(f"fidelity: the feed was rebalanced ({', '.join(dropped)} dropped)")
+        else:
+            notes.append(f"fidelity: feed bias {result.evidence.get('drop', [])} kept: no human item can take their place")
+    elif result.failed:
+        notes.append(f"fidelity: feed bias {result.evidence}")
+    return kept, report

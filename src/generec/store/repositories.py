@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from generec.errors import InputError
 from generec.store.db import Database
 from generec.types import Event, Instruction, Interaction, Item, Kind, Media, Origin, User
 
@@ -104,6 +105,26 @@ class Items:
             marks = ", ".join("?" * len(chunk))
             found.update(r[0] for r in self.db.query(f"SELECT id FROM items WHERE id IN ({marks})", tuple(chunk)))
         return found
+
+    def by_watermark(self, watermark_id: str) -> Item | None:
+        """The item whose media carry this watermark id (hex), if any."""
+        row = self.db.conn.execute(f"SELECT {_ITEM_COLUMNS} FROM items WHERE watermark_id = ?", (watermark_id,)).fetchone()
+        return None if row is None else _item_from_row(row)
+
+    def set_fidelity(self, item_id: str, report: dict[str, Any]) -> None:
+        """Replace an item's fidelity report (a reviewer's decision), in one transaction."""
+        with self.db.transaction() as conn:
+            changed = conn.execute("UPDATE items SET fidelity = ? WHERE id = ?", (_json(report), item_id)).rowcount
+        if not changed:
+            raise InputError(f"unknown item {item_id!r}")
+
+    def review_queue(self) -> list[Item]:
+        """AI items flagged by the fidelity policy and not yet reviewed, oldest first."""
+        rows = self.db.query(
+            f"SELECT {_ITEM_COLUMNS} FROM items WHERE origin != 'human' AND json_extract(fidelity, '$.decision') = 'flag' "
+            "AND json_extract(fidelity, '$.review') = 'pending' ORDER BY rowid"
+        )
+        return [_item_from_row(row) for row in rows]
 
     def count(self) -> int:
         return int(self.db.scalar("SELECT COUNT(*) FROM items"))

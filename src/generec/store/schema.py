@@ -70,6 +70,10 @@ MIGRATIONS: list[str] = [
         created_at  REAL NOT NULL
     );
     """,
+    # 2: look items up by the watermark id read back from a file (`generec verify`)
+    """
+    CREATE INDEX items_watermark ON items(watermark_id);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
