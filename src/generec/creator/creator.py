@@ -36,7 +36,7 @@ from generec.creator.condition import frame_scores, shot_conditions
 from generec.creator.montage import MontageConfig, write_montage
 from generec.editor.base import CannotSatisfy, _image_media, _video_media, fidelity_summary
 from generec.editor.looks import render_look
-from generec.fidelity.gate import gate_for, watermark_hex
+from generec.fidelity.gate import FidelityBlocked, gate_for, watermark_hex
 from generec.fidelity.safety import BLOCKED, blocked_terms, refuse_blocked  # noqa: F401 (re-exported: pipeline)
 from generec.fidelity.types import Candidate
 from generec.errors import InputError
@@ -175,12 +175,20 @@ class Creator:
             refuse_blocked(guidance, cfg.blocked, outcome="nothing was created", error=CannotSatisfy)
         duration = duration_for(guidance, cfg)
         results: list[CreationResult] = []
+        blocked: list[FidelityBlocked] = []
         start = time.perf_counter()
         for i in range(n):
             if results and time.perf_counter() - start > cfg.time_budget_s:
                 results[-1].notes.append(f"time budget {cfg.time_budget_s:g} s spent: made {len(results)} of {n}")
                 break
-            results.append(self.create_one(guidance, cfg.seed + self.ctx.seed + i, duration))
+            try:
+                results.append(self.create_one(guidance, cfg.seed + self.ctx.seed + i, duration))
+            except FidelityBlocked as exc:  # one blocked creation does not lose the others (already stored)
+                blocked.append(exc)
+        if blocked and not results:
+            raise blocked[0]
+        if blocked:
+            results[-1].notes.append(f"{len(blocked)} more creation(s) blocked by the fidelity policy: {blocked[0]}")
         return results
 
     def create_one(self, guidance: Guidance | None, seed: int, duration: float) -> CreationResult:
@@ -208,7 +216,7 @@ class Creator:
             }  # fmt: skip
             # 5. the fidelity gate (checks, fixes, watermark, signed manifest), then store
             gate = self.ctx.fidelity or gate_for(ws)
-            if gate.context.training_frames is None:  # the memorisation test compares with what the model learned from
+            if gate.context.training_frames is not self.frames.images:  # memorisation: against what this model learned from
                 gate.context.training_frames = self.frames.images
             candidate = Candidate("create", "create", title, tags, video=path, cover=cover, params=params,
                                   instruction=guidance.text if guidance is not None else None)  # fmt: skip

@@ -241,21 +241,25 @@ def _clean_edits(ws, gate: RecordingGate, cfg: FidelityEvalConfig, progress: Cal
     """Real cover / clip / restyle edits of random (user, video) pairs through the recording gate."""
     from generec.editor.base import CannotSatisfy
     from generec.errors import InputError
+    from generec.editor.looks import LOOKS
     from generec.pipeline import EditConfig, edit
 
     rng = np.random.default_rng(cfg.seed + 1)
     users = ws.users.ids()
     items = [it.id for it in ws.items.all(origin=Origin.HUMAN) if it.media is not None]
     ops = ("cover", "clip", "style")
+    looks = sorted(set(LOOKS) - {"natural"})
     rows: list[dict[str, Any]] = []
     tries = 0
     while len(rows) < cfg.clean and tries < cfg.clean * 3:
         tries += 1
-        user, item, op = users[int(rng.integers(len(users)))], items[int(rng.integers(len(items)))], ops[len(rows) % 3]
+        user, item, op = users[int(rng.integers(len(users)))], items[int(rng.integers(len(items)))], ops[tries % 3]
+        # a restyle into a named look (without one, most users have no look that beats the original)
+        asked = f"in {looks[int(rng.integers(len(looks)))]} style" if op == "style" else None
         before = len(gate.records)
         t0 = time.perf_counter()
         try:
-            edit(ws, op, user, item, config=EditConfig())
+            edit(ws, op, user, item, instruction=asked, config=EditConfig())
         except _Stop:
             pass
         except (CannotSatisfy, InputError):  # a user with no history, a video too short to clip: not an edit

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,7 +79,9 @@ class Gate:
 
     # -- 1. checks -----------------------------------------------------------------------------
 
-    def check(self, candidate: Candidate) -> GateResult:
+    def check(self, candidate: Candidate, apply_fixes: bool = True) -> GateResult:
+        """`apply_fixes=False` (checking a stored item): a fixable failure is recorded with the
+        action "fix" it would take, and nothing is written."""
         t0 = time.perf_counter()
         candidate = candidate.replace(sample_fps=self.policy.sampling.fps, max_frames=self.policy.sampling.max_frames)
         results, rows, decision = [], [], "serve"
@@ -86,7 +89,9 @@ class Gate:
             s0 = time.perf_counter()
             result = check(candidate, self.context)
             action, fixed = (cp.action if result.failed else "pass"), False
-            if result.failed and cp.action == "fix":
+            if result.failed and cp.action == "fix" and not apply_fixes:
+                action = "fix" if result.fix is not None else "flag"
+            elif result.failed and cp.action == "fix":
                 if result.fix is None:
                     action = "flag"
                 else:
@@ -96,7 +101,7 @@ class Gate:
                     result = CheckResult(again.check, again.verdict, again.score, {**again.evidence, "before_fix": result.to_dict()}, again.fix)
                     action = "fix" if fixed else "flag"
             if result.failed or fixed:
-                decision = max(decision, {"fix": "serve", "pass": "serve", "flag": "flag", "block": "block"}[action], key=RANK.get)
+                decision = max(decision, {"fix": "serve" if fixed or not apply_fixes else "flag", "pass": "serve", "flag": "flag", "block": "block"}[action], key=RANK.get)
             results.append(result)
             rows.append({**result.to_dict(), "action": action, "fixed": fixed, "seconds": round(time.perf_counter() - s0, 4)})
         report = {
@@ -109,9 +114,10 @@ class Gate:
         """The error for a blocked candidate; its report is kept under reports/fidelity/."""
         folder = Path(self.ws.root) / "reports" / "fidelity"
         folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f".blocked-{item_id}.json.tmp"
+        safe = re.sub(r"[^\w.~-]", "_", item_id).lstrip(".")  # an id is not a path
+        tmp = folder / f".blocked-{safe}.json.tmp"
         tmp.write_text(json.dumps({"item_id": item_id, **result.report}, indent=2, default=str))
-        tmp.replace(folder / f"blocked-{item_id.replace('/', '_')}.json")
+        tmp.replace(folder / f"blocked-{safe}.json")
         failed = [f"{r['check']} ({_why(r)})" for r in result.report["checks"] if r["action"] == "block"]
         return FidelityBlocked(f"blocked by the fidelity policy: {'; '.join(failed)}; nothing was stored", result.report)
 

@@ -120,6 +120,11 @@ class Policy:
         from generec.fidelity.bias import BiasConfig
 
         # 1. sections
+        if not isinstance(data, dict):
+            raise InputError(f"{source}: expected a TOML table, found {type(data).__name__}")
+        for name in ("sampling", "feed"):
+            if name in data and not isinstance(data[name], dict):
+                raise InputError(f"{source}: [{name}] must be a table, found {data[name]!r}")
         unknown = sorted(set(data) - {"checks", "sampling", "feed"})
         if unknown:
             raise InputError(f"{source}: unknown section(s) {', '.join(unknown)}; valid: checks, sampling, feed")
@@ -132,6 +137,8 @@ class Policy:
         # 2. each check: its action and thresholds
         checks = []
         for name in ORDER:
+            if not isinstance(sections.get(name, {}), dict):
+                raise InputError(f"{source}: [checks.{name}] must be a table, found {sections[name]!r}")
             section = dict(sections.get(name, {}))
             action = section.pop("action", DEFAULT_ACTIONS[name])
             enabled = section.pop("enabled", True)

@@ -50,7 +50,7 @@ def candidate_for(ws, item: Item) -> Candidate:
 
 def check_item(ws, item_id: str, policy: Policy | None = None) -> GateResult:
     item = ai_item(ws, item_id)
-    return Gate(ws, policy).check(candidate_for(ws, item))
+    return Gate(ws, policy).check(candidate_for(ws, item), apply_fixes=False)  # a fix would write files: only say so
 
 
 def queue(ws) -> list[Item]:

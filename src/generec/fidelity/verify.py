@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from generec.errors import InputError, MediaError
+from generec.errors import InputError
 from generec.fidelity.gate import watermark_hex
 from generec.types import Item
 
@@ -69,7 +69,7 @@ def verify_file(ws, path: str | Path) -> Verification:
     # 3. the watermark
     try:
         wm = Watermarker(keys.watermark_key).detect_file(p)
-    except MediaError as exc:  # a tampered file may not even decode: no watermark to read
+    except InputError as exc:  # a tampered file may not decode, a tiny one holds no mark: no watermark to read
         wm = WatermarkReading(False, None, 0.0, None, 0)
         watermark = {**wm.to_dict(), "error": str(exc)}
     else:

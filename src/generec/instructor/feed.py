@@ -273,8 +273,8 @@ def fidelity_pass(ws: Workspace, user_id: str, guidance: Guidance, entries: list
             review = report.get("decision") == "flag" and report.get("review") != "approved"
             e.label = ("AI-created" if item.origin == Origin.AI_CREATED else "AI-edited") + (" · flagged for review" if review else "")
         kept.append(e)
-    if not kept:
-        return kept, None
+    if not any(items[e.item_id].origin != Origin.HUMAN for e in kept):
+        return kept, None  # a feed of human items only: nothing for the bias check, no gate to load
     policy = gate_for(ws).policy.feed
     check = FeedBias(policy)
     parents = {it.parent_id: ws.items.get(it.parent_id) for it in items.values() if it is not None and it.parent_id}
