@@ -30,7 +30,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from generec.fidelity.watermark import CRC_BITS, ID_BITS, Watermarker, WatermarkConfig, luma, message_bits, psnr, viterbi
+from generec.fidelity.watermark import Watermarker, WatermarkConfig, message_bits, psnr
 
 FPS = 12
 
@@ -103,11 +103,6 @@ class RobustnessReport:
                 "false_positives": self.false_positives, "config": self.config}  # fmt: skip
 
 
-def _bits(wm: Watermarker, frames: list[np.ndarray]) -> np.ndarray:
-    z = sum(wm._zscores(luma(f)) for f in frames) / np.sqrt(len(frames))
-    return viterbi(z, ID_BITS + CRC_BITS)
-
-
 def watermark_robustness(clips: list[list[np.ndarray]], key: bytes, seed: int = 0, config: WatermarkConfig | None = None,
                          hd_clips: int = 10, progress: Callable[[int, int], None] | None = None) -> RobustnessReport:  # fmt: skip
     """The table above for `clips` (each a list of RGB uint8 frames at `FPS`)."""
@@ -132,7 +127,7 @@ def watermark_robustness(clips: list[list[np.ndarray]], key: bytes, seed: int = 
                     got, clean = [FRAME_ATTACKS[name](f) for f in written], [FRAME_ATTACKS[name](f) for f in unmarked]
                 r = wm.detect(got)
                 exact = r.detected and r.watermark_id == wid
-                acc = 1.0 if exact else float((_bits(wm, got) == truth).mean())  # unaligned bits when a crop was not found
+                acc = 1.0 if exact else float((wm.message(got) == truth).mean())  # unaligned bits when a crop was not found
                 rows.setdefault(name, []).append((exact, acc, r.confidence))
                 fp = wm.detect(clean)
                 fp_clip += fp.detected
@@ -145,7 +140,7 @@ def watermark_robustness(clips: list[list[np.ndarray]], key: bytes, seed: int = 
                 psnrs_hd.append(float(np.mean([psnr(a, b) for a, b in zip(hd, hd_marked)])))
                 got = pyav_reencode(_write_read(hd_marked, tmp), 28)
                 r = wm.detect(got)
-                rows.setdefault("720p_h264_crf28", []).append((r.detected and r.watermark_id == wid, float((_bits(wm, got) == truth).mean()), r.confidence))
+                rows.setdefault("720p_h264_crf28", []).append((r.detected and r.watermark_id == wid, float((wm.message(got) == truth).mean()), r.confidence))
                 fp_clip += wm.detect(pyav_reencode(hd, 28)).detected
             if progress:
                 progress(k + 1, len(clips))

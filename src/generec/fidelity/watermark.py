@@ -378,6 +378,12 @@ class Watermarker:
         found = self._crop_search(lumas)
         return found if found is not None else reading
 
+    def message(self, images: list[np.ndarray]) -> np.ndarray:
+        """The 48 message bits the soft vote over `images` decodes on the canonical grid, CRC
+        matching or not (for bit-accuracy tables)."""
+        z = sum(self._zscores(luma(im)) for im in images) / np.sqrt(len(images))
+        return viterbi(z, ID_BITS + CRC_BITS)
+
     def _zscores(self, y: np.ndarray, grid: str = "canonical") -> np.ndarray:
         if grid == "native":
             shape = native_size(*y.shape)
