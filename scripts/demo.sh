@@ -2,7 +2,8 @@
 # The main job on the built-in default data: set up, build the `small` micro-video benchmark
 # into ./workspace, print its stats, train a retriever, show one user's recommendations, then
 # repurpose the top one for them: a personal cover (shown beside the original) and a personal clip;
-# the instructor turns their words into a changed feed; the AI creator is trained and makes a video.
+# the instructor turns their words into a changed feed; the AI creator is trained and makes a video;
+# finally a key for u00001 and how to open their feed in a browser.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -25,3 +26,9 @@ echo "== 7. AI creator: train the embedded model on the catalogue's own frames (
 $G train --model creator --minutes 3 --workspace "$WS"
 echo "== 8. AI creator: u00001 asks for something new; a 6-second micro-video made for them (origin ai_created)"
 $G create --user u00001 --instruction "make me a sketch video of animals" --n 1 --workspace "$WS"
+echo "== 9. the loop as a service: u00001's feed (the same GeneRec call the HTTP service makes), and a key for them"
+$G feed --user u00001 -k 5 --no-log --workspace "$WS"
+KEY=$($G users token u00001 --workspace "$WS")
+echo "u00001's API key (shown once): $KEY"
+echo "open the web feed: .venv/bin/generec serve --workspace $WS   then browse http://127.0.0.1:8000/ and sign in with the key above"
+echo "or call the API:   curl -H \"Authorization: Bearer $KEY\" \"http://127.0.0.1:8000/v1/feed?k=10\"  (docs: http://127.0.0.1:8000/docs)"

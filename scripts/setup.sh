@@ -16,6 +16,14 @@ if ! command -v tesseract >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get
     || echo "   tesseract-ocr not available; the privacy check cannot read on-screen text"
 fi
 
+for tool in chromium wrk; do  # the browser tests' Chromium (Playwright drives it; never `playwright install`), and `bench serve`'s load generator
+  if ! command -v "$tool" >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "== installing Debian's $tool"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$tool") >/dev/null 2>&1 \
+      || echo "   $tool not available"
+  fi
+done
+
 PY=${PYTHON:-python3.11}
 command -v "$PY" >/dev/null || PY=python3
 if [ ! -x .venv/bin/python ]; then

@@ -5,7 +5,7 @@ import pytest
 from generec.editor.base import CannotSatisfy
 from generec.errors import InputError
 from editor.conftest import write_tagless_tables
-from generec.datasets.importer import import_data
+from generec.store.importer import import_data
 from generec.editor.preference import describe
 from generec.instructor.catalogue import catalogue_vocabulary
 from generec.pipeline import EditConfig, edit, parse_instruction

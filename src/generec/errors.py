@@ -58,3 +58,16 @@ def describe_os_error(exc: OSError, verb: str = "open") -> str:
     """`cannot read items.csv: no such file or directory`, naming the file when the error knows it."""
     name = f" {exc.filename}" if exc.filename is not None else ""
     return f"cannot {verb}{name}: {os_reason(exc)}"
+
+
+class NotFoundError(InputError):
+    """A user or item that does not exist (or that the caller may not see: the same answer)."""
+
+
+class FieldError(InputError):
+    """Bad input in one named field of a request (`field`, e.g. "events[3].value")."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.reason = message

@@ -1,34 +1,26 @@
-"""Glue: the library calls that the CLI and the service make. No model code lives here.
+"""Glue: the library calls that the CLI, the service and batch jobs make. No model code lives here.
 
-`edit(...)` repurposes one catalogue item for one user: the instruction (if any) becomes
-guidance, the user's preference is built, and the op writes a new AI-edited item.
+- `GeneRec(workspace, config)`: the loop. `feed(user, k, instruction, session)` runs the
+  instructor, activation, retrieval, repurposing or creation, the fidelity gate and the feed's
+  assembly, and logs the impressions; `feedback(user, item, event, value)` writes an event at
+  once, and the next feed folds it in (`retrieval/live.py`) without a retrain.
+- `edit(...)` repurposes one catalogue item for one user: the instruction (if any) becomes
+  guidance, the user's preference is built, and the op writes a new AI-edited item.
+- `create(...)` makes new items for one user with the AI creator.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
-from generec.editor.base import EditContext, EditResult, check_user, video_item
+from generec.editor.base import EditResult, check_user, video_item
 from generec.editor.clip import ClipConfig, ClipEditor, clip_length
-from generec.editor.concept_head import TooFewTags
+from generec.editor.context import edit_context, look_judge_or_reason, user_preference  # noqa: F401 (the library's names)
 from generec.editor.cover import CoverConfig, CoverEditor
-from generec.editor.look_judge import LookJudge, LookJudgeConfig, look_classifier, look_taste
+from generec.editor.look_judge import LookJudgeConfig
 from generec.editor.regenerate import RegenerateConfig
-from generec.editor.preference import (
-    SOURCES,
-    Preference,
-    catalogue_center,
-    concept_head,
-    history_covers,
-    retriever_preference,
-)
 from generec.editor.style import StyleConfig, StyleEditor
-from generec.encoders.cache import FeatureCache
-from generec.encoders.image import get_image_encoder
 from generec.errors import InputError
 from generec.instructor.guidance import Guidance
 from generec.types import Origin
@@ -86,68 +78,6 @@ def get_parser():
 
         _PARSER = EmbeddedParser()
     return _PARSER
-
-
-def user_preference(ws: Workspace, user_id: str, source: str, clicked: np.ndarray, encoder, cache: FeatureCache) -> Preference:
-    """The user's preference of `source` from the features (n, 1280) of their clicked covers
-    (`history_covers`); `retriever` reads the current multimodal retriever instead. `concepts` on
-    a catalogue whose tags are too few for a concept head is `history`, its `fallback` says why."""
-    if source not in SOURCES:
-        raise InputError(f"unknown preference {source!r}; valid: {', '.join(SOURCES)}")
-    if source == "history":
-        return Preference(user_id, "history", clicked.mean(0), len(clicked))
-    if source == "concepts":
-        try:
-            head = concept_head(ws, encoder, cache)
-        except TooFewTags as exc:  # a small or tag-less catalogue: User_Hist, and say so
-            return Preference(user_id, "history", clicked.mean(0), len(clicked), fallback=exc.reason)
-        return Preference(user_id, "concepts", head.taste(clicked), len(clicked), head)
-    from generec.retrieval.serving import load_current
-
-    model = load_current(ws)
-    if model.name != "multimodal":
-        raise InputError(f"the retriever preference needs the multimodal retriever as the current model, found {model.name!r}; run `generec train --model multimodal`")
-    return retriever_preference(model, user_id)
-
-
-def look_judge_or_reason(
-    ws: Workspace, user_id: str, encoder, cache: FeatureCache, config: LookJudgeConfig | None = None
-) -> tuple[LookJudge | None, str | None]:
-    """(the user's look judge, None), or (None, why there is none)."""
-    cfg = config or LookJudgeConfig()
-    classifier = look_classifier(ws, encoder, cache, cfg)
-    if classifier is None:
-        return None, "the catalogue has no covers to learn looks from"
-    taste = look_taste(ws, user_id, classifier, encoder, cache)
-    if taste is None:
-        return None, f"user {user_id} has fewer than {classifier.config.min_impressions} impressions"
-    return LookJudge.for_taste(classifier, taste), None
-
-
-def edit_context(ws: Workspace, user_id: str, guidance: Guidance | None, cfg: EditConfig, op: str) -> tuple[EditContext, str | None]:
-    """What an edit or a creation for `user_id` is judged by: their preference, the text→image
-    bridge when concepts steer it, and their look judge (or why there is none, as a note)."""
-    encoder, cache = get_image_encoder(), FeatureCache.for_workspace(ws)
-    clicked = history_covers(ws, user_id, encoder, cache)  # read once: the preference and User_Hist
-    preference = user_preference(ws, user_id, cfg.preference, clicked, encoder, cache)
-    bridge = None
-    if guidance is not None and (guidance.include or guidance.exclude):
-        from generec.encoders.bridge import load_text_image_bridge
-
-        bridge = load_text_image_bridge(ws)
-    hist = Preference(user_id, "history", clicked.mean(0), len(clicked))
-    ctx = EditContext(ws, user_id, preference, encoder, cache, bridge, cfg.seed, history=hist.vector)
-    look_note = None
-    if guidance is None or guidance.look is None:  # the user's own look: from impressions, else from clicked covers
-        ctx.look_judge, why = look_judge_or_reason(ws, user_id, encoder, cache, cfg.looks)
-        if ctx.look_judge is None:  # what sets the user's clicked covers apart from the catalogue's
-            ctx.look_preference = dataclasses.replace(hist, center=catalogue_center(ws, encoder, cache))
-            need = cfg.clip.restyle_min_clicks if op == "clip" else cfg.cover.restyle_min_clicks
-            if op not in ("style", "create") and hist.n_history < need:
-                look_note = f"no look applied: no look judge ({why}) and {hist.n_history} clicked covers (a look needs {need})"
-            else:
-                look_note = f"look judged by the user's {hist.n_history} clicked covers (no look judge: {why})"
-    return ctx, look_note
 
 
 def edit(
@@ -222,3 +152,161 @@ def create(
     ctx, _ = edit_context(ws, user_id, guidance, cfg, "create")
     # 3. create
     return Creator(ctx, generator, frames, ccfg, model)(guidance, n)
+
+
+# -- the loop -------------------------------------------------------------------------------------
+
+FEEDBACK_EVENTS = ("impression", "click", "like", "dislike", "skip", "watch")
+MAX_BATCH = 1000  # events in one feedback call
+
+
+@dataclass(frozen=True)
+class GeneRecConfig:
+    """The loop's settings; the instructor's config carries the edit and creation settings."""
+
+    instructor: Any = None  # InstructorConfig (None: its defaults)
+    max_k: int = 100  # the longest feed one call may ask for
+    log_impressions: bool = True  # step 8: what was shown is logged, with the way it came
+    personal_variants: bool = True  # a retrieved item the user has an AI variant of is shown as that variant
+    history_events: int = 2000  # the instructor reads the user's last n events (impressions aside); the retriever's fold-in reads all
+
+    def __post_init__(self) -> None:
+        if self.max_k < 1:
+            raise InputError(f"GeneRecConfig.max_k must be >= 1, found {self.max_k}")
+
+
+@dataclass(frozen=True)
+class FeedbackEvent:
+    """One event as a client sends it; `event_id` makes it idempotent."""
+
+    item_id: str
+    event: str
+    value: float | None = None
+    event_id: str | None = None
+    source: str | None = None
+    ts: float | None = None
+
+
+@dataclass(frozen=True)
+class FeedbackResult:
+    stored: int
+    duplicates: int
+
+
+class GeneRec:
+    """The loop as one object: `feed` and `feedback` (module doc). Models load once per object,
+    and the current retriever is reloaded when a newer one is saved (`generec train`)."""
+
+    def __init__(self, workspace: Workspace, config: GeneRecConfig | None = None, parser=None, clock=None) -> None:
+        import time
+
+        from generec.instructor.config import InstructorConfig
+        from generec.instructor.instructor import Instructor
+
+        self.ws = workspace
+        self.config = config or GeneRecConfig()
+        self.clock = clock or time.time
+        self.instructor = Instructor(workspace, parser=parser, config=self.config.instructor or InstructorConfig(), clock=self.clock)
+
+    def retriever(self, notes: list[str] | None = None):
+        """The serving retriever (`LiveRetriever`), or None with a note why there is none."""
+        return self.instructor.retriever(notes)
+
+    def feed(self, user: str, k: int = 10, instruction: str | None = None, session: str | None = None, guidance=None):
+        """A feed of `k` entries for `user`; `instruction`: what they asked for now (None: their
+        session's standing request, else their feedback alone). `guidance`: an already activated
+        `Guidance` to serve instead of an instruction (steps 2 and 3 are skipped)."""
+        from generec.feed import Feed, FeedEntry, create, fidelity_pass, personal_variants, repurpose, retrieve_feed
+        from generec.types import Event, Interaction
+
+        cfg, icfg = self.config, self.instructor.config
+        # 1. check inputs
+        check_user(self.ws, user)
+        if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= cfg.max_k:
+            raise InputError(f"k must be an integer from 1 to {cfg.max_k}, got {k!r}")
+        if guidance is not None and instruction is not None:
+            raise InputError("give an instruction or a guidance object, not both")
+        if guidance is None:
+            events = self.ws.interactions.for_user(user, feedback_only=True, last=cfg.history_events)  # read once: fusion, skip streaks
+            # 2. the instructor: instruction + feedback -> guidance (a rejected text raises, nothing stored)
+            guidance = self.instructor.guidance(user, instruction, events, session)
+            # 3. activation: retrieve, repurpose or create
+            guidance = self.instructor.activate(user, guidance, events, session)
+        elif not isinstance(guidance, Guidance):
+            raise InputError(f"guidance: expected a Guidance, found {type(guidance).__name__}")
+        notes: list[str] = []
+        # 4. retrieve: the human feed the user would have had (it also fills what is left)
+        model = self.retriever(notes)
+        baseline = retrieve_feed(self.ws, model, user, guidance, k + 1, (), icfg, self.instructor.vocabulary(), notes) if model else []
+        if model is None:
+            notes.append("retrieval: no trained retriever; run `generec train`")
+        # 5. repurpose or create where activation says so (each new item passes the fidelity gate
+        #    and is watermarked and signed before it is stored: editor/base.py, creator/creator.py)
+        made: list = []
+        edits, creations = [], []
+        if guidance.mode == "repurpose" and (result := repurpose(self.ws, user, guidance, icfg, notes)) is not None:
+            edits.append(result)
+            made.append(FeedEntry(result.item.id, "repurpose", str(result.item.origin), result.score, result.parent.id,
+                                  reason=f"AI {result.op} of “{result.parent.title or result.parent.id}”, made for you now"))  # fmt: skip
+        if guidance.mode == "create":
+            creations = create(self.ws, user, guidance, k, icfg, notes)
+            wanted = ", ".join(guidance.include) or "your taste"
+            made += [FeedEntry(c.item.id, "create", str(c.item.origin), c.score, reason=f"made for you by the AI creator: {wanted}") for c in creations]
+        exclude = {guidance.target_item} if edits else set()
+        retrieved = [e for e in baseline if e.item_id not in exclude][: k - len(made)]
+        if cfg.personal_variants:
+            retrieved = personal_variants(self.ws, user, retrieved)
+        # 6. fidelity at the feed level: only servable AI items, labelled; the bias check
+        entries, bias = fidelity_pass(self.ws, user, guidance, [*made, *retrieved], baseline[:k], notes)
+        # 7. the feed: labelled entries with the way each came and why
+        way = "create" if creations else "repurpose" if edits else "retrieve"
+        feed = Feed(user, way, guidance.mode, entries, edits, notes, guidance, creations, bias)
+        self.instructor.dialogue.set_feed(user, self.instructor._session_id(session), feed.item_ids)
+        # 8. log the impressions with their source
+        if cfg.log_impressions and entries:
+            now = self.clock()
+            self.ws.interactions.add_many(Interaction(user, e.item_id, now, Event.IMPRESSION, None, e.way) for e in entries)
+        return feed
+
+    def visible(self, user: str, item_id: str):
+        """The item if `user` may see it (a catalogue item, or an AI item made for them), else
+        NotFoundError: another user's variant is answered as if it did not exist."""
+        from generec.errors import NotFoundError
+        from generec.types import Origin
+
+        item = self.ws.items.get(item_id) if isinstance(item_id, str) else None
+        if item is None or (item.origin != Origin.HUMAN and (item.provenance or {}).get("user_id") != user):
+            raise NotFoundError(f"unknown item {item_id!r}")
+        return item
+
+    def feedback(self, user: str, item: str, event: str, value: float | None = None, event_id: str | None = None) -> FeedbackResult:
+        """One event, written at once (`feedback_many` with one event)."""
+        return self.feedback_many(user, [FeedbackEvent(item, event, value, event_id)])
+
+    def feedback_many(self, user: str, events: list[FeedbackEvent]) -> FeedbackResult:
+        """Events of `user`, checked whole and then written in one transaction: a bad event
+        stores none of them. Feedback on an AI variant counts for its parent too (training reads
+        it so, `retrieval/data.positives`; the live fold-in too, `retrieval/live.py`)."""
+        from generec.errors import FieldError
+        from generec.types import Event, Interaction
+
+        # 1. check inputs: the user, then every event (the field at fault is named)
+        check_user(self.ws, user)
+        if not 1 <= len(events) <= MAX_BATCH:
+            raise FieldError("events", f"expected 1 to {MAX_BATCH} events, got {len(events)}")
+        now, rows = self.clock(), []
+        for n, e in enumerate(events):
+            where = f"events[{n}]" if len(events) > 1 else "event"
+            if e.event not in FEEDBACK_EVENTS:
+                raise FieldError(f"{where}.event", f"{e.event!r} is not one of {', '.join(FEEDBACK_EVENTS)}")
+            self.visible(user, e.item_id)
+            if e.event == "watch" and (e.value is None or not 0.0 <= float(e.value) <= 1.0):
+                raise FieldError(f"{where}.value", f"a watch event needs the watch ratio in [0, 1], got {e.value!r}")
+            if e.event != "watch" and e.value is not None:
+                raise FieldError(f"{where}.value", f"only watch events take a value, got {e.value!r} for {e.event!r}")
+            if e.event_id is not None and (not isinstance(e.event_id, str) or not 1 <= len(e.event_id) <= 100):
+                raise FieldError(f"{where}.id", "expected a string of 1 to 100 characters")
+            rows.append(Interaction(user, e.item_id, e.ts if e.ts is not None else now, Event(e.event), e.value, e.source or "feed", e.event_id))
+        # 2. write: one transaction, each event id once
+        stored, duplicates = self.ws.interactions.add_once(rows)
+        return FeedbackResult(stored, duplicates)

@@ -82,6 +82,7 @@ class Interaction:
     event: Event
     value: float | None = None
     source: str | None = None  # which way the item reached the user: retrieve | repurpose | create | log
+    event_id: str | None = None  # a client's id for the event: the same id twice is stored once
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generec.errors import WorkspaceError
+from generec.store.api_keys import ApiKeys
 from generec.store.db import Database, check_database_file
 from generec.store.lock import exclusive
 from generec.store.media import MediaStore
@@ -49,6 +50,7 @@ class Workspace:
         self.interactions = Interactions(db)
         self.instructions = Instructions(db)
         self.datasets = Datasets(db)
+        self.api_keys = ApiKeys(db)
         self._locked = False
 
     @classmethod

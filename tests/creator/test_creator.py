@@ -98,15 +98,16 @@ def test_cannot_satisfy_is_raised_by_the_creator_itself(creator_ws):
 
 
 def test_the_feed_serves_a_creation_when_activation_picks_create(creator_ws):
-    from generec.instructor.feed import InstructorConfig, apply
+    from generec.instructor.config import InstructorConfig
+    from generec.pipeline import GeneRec, GeneRecConfig
 
     ws = creator_ws
     user = first_user(ws)
     g = Guidance(mode="create", mode_explicit=True, include=("space",))
-    result = apply(ws, user, g, k=3, config=InstructorConfig(create_n=2))
+    result = GeneRec(ws, GeneRecConfig(InstructorConfig(create_n=2))).feed(user, 3, guidance=g)
     assert result.mode == "create" and len(result.creations) == 2
     assert [e.way for e in result.items[:2]] == ["create", "create"] and result.items[0].origin == "ai_created"
     assert any("2 new item(s) by the AI creator" in n for n in result.notes)
     # a request the creator cannot make falls back to retrieval, saying why
-    bad = apply(ws, user, Guidance(mode="create", max_duration_s=0.2), k=3)
+    bad = GeneRec(ws).feed(user, 3, guidance=Guidance(mode="create", max_duration_s=0.2))
     assert bad.creations == [] and any("at least 1 s" in n for n in bad.notes)

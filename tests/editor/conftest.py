@@ -128,7 +128,7 @@ def tagless_tables(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def tagless(tagless_tables: Path, tmp_path: Path):
     """The 5 videos imported with the library's importer into a fresh workspace."""
-    from generec.datasets.importer import import_data
+    from generec.store.importer import import_data
 
     ws = Workspace.open(tmp_path / "tagless", create=True)
     import_data(ws, tagless_tables / "items.csv", tagless_tables / "interactions.csv", tagless_tables / "media")

@@ -7,7 +7,7 @@ import av
 import numpy as np
 import pytest
 
-from generec.datasets.importer import import_data
+from generec.store.importer import import_data
 from generec.media.video import decode_frames, probe, read_audio
 from generec.pipeline import EditConfig, edit
 from generec.workspace import Workspace

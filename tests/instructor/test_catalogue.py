@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from generec.datasets.importer import import_data
+from generec.store.importer import import_data
 from generec.instructor.catalogue import catalogue_vocabulary, title_words
 from generec.instructor.instructor import Instructor, usual_duration
 from generec.pipeline import get_parser

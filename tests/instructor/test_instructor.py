@@ -10,8 +10,8 @@ import pytest
 from generec.errors import InputError
 from generec.instructor.guidance import Guidance
 from generec.instructor.activation import ActivationConfig
-from generec.instructor.instructor import Instructor, InstructorConfig, apply, session_from_instructions
-from generec.pipeline import get_parser
+from generec.instructor.instructor import Instructor, InstructorConfig, session_from_instructions
+from generec.pipeline import GeneRec, GeneRecConfig, get_parser
 from generec.retrieval import RETRIEVERS
 from generec.retrieval.data import full_data
 from generec.retrieval.serving import save_current
@@ -42,8 +42,14 @@ def fan(bench) -> str:
 
 
 @pytest.fixture(scope="module")
-def instructor(bench):
-    return Instructor(bench, get_parser(), clock=lambda: NOW)
+def loop(bench):
+    """The loop without impression logging: these tests share one workspace."""
+    return GeneRec(bench, GeneRecConfig(log_impressions=False), get_parser(), clock=lambda: NOW)
+
+
+@pytest.fixture(scope="module")
+def instructor(loop):
+    return loop.instructor
 
 
 PLAIN = ("animal", "food", "person", "space", "architecture", "science")  # words that parse to themselves
@@ -127,13 +133,13 @@ def test_without_a_retriever_the_parsed_mode_stays(tiny_bench, tmp_path, fan):
         g = ins(fan, "show me food under 2 seconds")
         assert g.mode == "retrieve" and any("no retriever" in n for n in g.notes)
         assert ws.instructions.count() == 0
-        result = apply(ws, fan, g, k=3)
+        result = GeneRec(ws, GeneRecConfig(InstructorConfig(persist=False)), get_parser(), lambda: NOW).feed(fan, 3, guidance=g)
         assert result.items == [] and any("no retriever" in n for n in result.notes)
 
 
-def test_apply_retrieve_honours_exclusions(instructor, fan, bench):
+def test_apply_retrieve_honours_exclusions(instructor, loop, fan, bench):
     g = instructor(fan, f"no {top_concept(instructor, fan)} please", session="feed")
-    result = instructor.apply(fan, g, k=5, session="feed")
+    result = loop.feed(fan, 5, guidance=g, session="feed")
     assert result.mode == "retrieve" and len(result.items) == 5
     for entry in result.items:
         assert g.exclude[0] not in bench.items.get(entry.item_id).tags
@@ -143,16 +149,16 @@ def test_apply_retrieve_honours_exclusions(instructor, fan, bench):
     assert (again.mode, again.target_item, again.edit_op) == ("repurpose", result.item_ids[1], "style")
 
 
-def test_apply_create_without_a_trained_creator_falls_back_to_retrieval(instructor, fan):
+def test_apply_create_without_a_trained_creator_falls_back_to_retrieval(instructor, loop, fan):
     g = instructor(fan, "make me a video about space", session="create")
-    result = instructor.apply(fan, g, k=4)
+    result = loop.feed(fan, 4, guidance=g)
     assert result.requested_mode == "create" and result.mode == "retrieve" and len(result.items) == 4
     assert result.creations == [] and any("generec train --model creator" in n for n in result.notes)
 
 
-def test_apply_repurpose_edits_the_target(instructor, fan, bench):
+def test_apply_repurpose_edits_the_target(instructor, loop, fan, bench):
     g = instructor(fan, f"show me {top_concept(instructor, fan)} under 2 seconds", session="clip")
-    result = instructor.apply(fan, g, k=3, session="clip")
+    result = loop.feed(fan, 3, guidance=g, session="clip")
     assert result.mode == "repurpose" and len(result.edits) == 1
     edited = result.edits[0]
     assert result.items[0].item_id == edited.item.id and edited.item.origin == Origin.AI_EDITED
@@ -161,20 +167,21 @@ def test_apply_repurpose_edits_the_target(instructor, fan, bench):
     assert g.target_item not in result.item_ids
     # an edit that cannot be made falls back to retrieval
     impossible = Guidance(mode="repurpose", target_item=g.target_item, edit_op="clip", max_duration_s=0.5)
-    fallback = apply(bench, fan, impossible, k=2)
+    fallback = loop.feed(fan, 2, guidance=impossible)
     assert fallback.mode == "retrieve" and fallback.edits == [] and any("could not clip" in n for n in fallback.notes)
     with pytest.raises(InputError, match="k must be"):
-        apply(bench, fan, g, k=0)
+        loop.feed(fan, 0, guidance=g)
 
 
 def test_activation_checks_what_the_feed_would_serve(bench, fan):
     """The "no candidate satisfies" check and the served feed agree, even when the retriever's
     top-k (here 1) shows none of what was asked but the constrained pool the feed draws from does."""
-    small = Instructor(bench, get_parser(), config=InstructorConfig(activation=ActivationConfig(k=1)), clock=lambda: NOW)
+    small_loop = GeneRec(bench, GeneRecConfig(InstructorConfig(activation=ActivationConfig(k=1)), log_impressions=False), get_parser(), lambda: NOW)
+    small = small_loop.instructor
     top = small.retriever().recommend(fan, 1, exclude_seen=True).items[0].item_id
     concept = next(c for c in PLAIN if c not in bench.items.get(top).tags)
     g = small(fan, f"more {concept}", session="agree")
-    feed = small.apply(fan, g, 3, session="agree")
+    feed = small_loop.feed(fan, 3, guidance=g, session="agree")
     assert g.mode == "retrieve", g.notes
     assert concept in bench.items.get(feed.item_ids[0]).tags
 

@@ -99,7 +99,7 @@ def data_import(
     json_out: JsonOpt = False,
 ) -> None:
     """Import your own catalogue and log into a workspace (created if missing); all or nothing."""
-    from generec.datasets.importer import ImportConfig, import_data
+    from generec.store.importer import ImportConfig, import_data
 
     # 1. config: defaults < file < flags
     limits = load_config(MediaLimits, config, section="media", overrides={"max_duration_s": max_duration, "max_pixels": max_pixels, "oversize": "downscale" if downscale else None})

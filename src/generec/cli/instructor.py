@@ -69,7 +69,7 @@ def instruct(
     json_out: JsonOpt = False,
 ) -> None:
     """Turn an instruction plus the user's feedback into guidance, and decide to retrieve, repurpose or create."""
-    from generec.instructor.instructor import Instructor
+    from generec.pipeline import GeneRec
 
     # 1. check inputs
     if batch is None and user is None:
@@ -78,7 +78,8 @@ def instruct(
         raise InputError("give an instruction or --batch, not both")
     reader = _instruction_parser(parser, llm_url, llm_model, config)
     ws = _open(workspace)
-    instructor = Instructor(ws, parser=reader)  # models load once, for every line of a batch
+    loop = GeneRec(ws, parser=reader)  # models load once, for every line of a batch
+    instructor = loop.instructor
     # 2. a batch: one guidance per line, errors reported per line
     if batch is not None:
         if not batch.is_file():
@@ -104,8 +105,8 @@ def instruct(
             raise typer.Exit(1)
         return
     # 3. one instruction (or none): guidance, then the feed when asked
-    g = instructor(user, text, session=session)
-    feed = instructor.apply(user, g, k, session=session) if apply_feed else None
+    feed = loop.feed(user, k, text, session) if apply_feed else None
+    g = feed.guidance if feed is not None else instructor(user, text, session=session)
     if json_out:
         _print_json({"guidance": _guidance_dict(g), **({"feed": feed.to_dict()} if feed else {})})
         return

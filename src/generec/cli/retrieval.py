@@ -47,6 +47,8 @@ def train(
     minutes: Annotated[Optional[float], typer.Option("--minutes", help="Training time of --model creator, in minutes [default: 30; with --resume, the run's total].")] = None,
     steps: Annotated[Optional[int], typer.Option("--steps", help="--model creator: this many denoiser steps (and a quarter as many autoencoder steps) instead of minutes.")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="--model creator: continue the saved run (models/creator/state.pt) until its budget is spent.")] = False,
+    if_stale: Annotated[bool, typer.Option("--if-stale", help="Retrain only when at least --min-events new events were logged since the current retriever was trained (a running `generec serve` picks the new one up).")] = False,
+    min_events: Annotated[int, typer.Option("--min-events", help="With --if-stale: how many new events make the retriever stale.")] = 100,
     config: ConfigOpt = None,
     workspace: WorkspaceOpt = None,
     json_out: JsonOpt = False,
@@ -75,7 +77,19 @@ def train(
     cls = RETRIEVERS[model]
     if budget < 1:
         raise InputError(f"--budget must be at least 1, got {budget}")
+    if min_events < 1:
+        raise InputError(f"--min-events must be at least 1, got {min_events}")
     ws = _open(workspace)
+    if if_stale:
+        from generec.retrieval.serving import staleness
+
+        new, why = staleness(ws)
+        if 0 <= new < min_events:
+            if json_out:
+                _print_json({"model": model, "trained": False, "new_events": new, "min_events": min_events, "reason": why})
+            else:
+                out.print(f"up to date: {lit(why)} (fewer than --min-events {min_events}); nothing trained")
+            return
     started = time.perf_counter()
     with progress_bar(quiet=json_out) as update:
         # 2. tune on the validation split when asked
@@ -90,12 +104,13 @@ def train(
             tuned = tune_and_fit(model, sp_, budget=budget, seed=seed, progress=update)
             config, valid = cls.config_cls(**tuned.config), tuned.valid
         # 3. fit on everything and save
+        last_event_id = ws.interactions.last_id()  # before the read: later feedback is folded in when serving
         data = full_data(ws)
         if cls.uses_item_features:
             data.item_features = _features_for(ws, update)()
         fitted = cls(config).fit(data, progress=lambda e, n: update(f"train {model}", e, n))
-        path = save_current(ws, fitted)
-    result = {"model": model, "path": str(path), "config": dc.asdict(config), "data_hash": data.data_hash, "valid_ndcg@20": valid,
+        path = save_current(ws, fitted, last_event_id)
+    result = {"model": model, "trained": True, "path": str(path), "config": dc.asdict(config), "data_hash": data.data_hash, "valid_ndcg@20": valid,
               "users": data.n_users, "items": data.n_items, "positives": int(data.matrix.nnz), "seconds": time.perf_counter() - started}
     if json_out:
         _print_json(result)

@@ -121,7 +121,7 @@ def evaluate_creator(ws: Workspace, config: CreatorEvalConfig | None = None, pro
     from generec.creator.creator import CreateConfig
     from generec.datasets.oracle import Oracle
     from generec.encoders.image import get_image_encoder
-    from generec.instructor.feed import retrieve_feed
+    from generec.feed import retrieve_feed
     from generec.pipeline import CreatorSettings, create, parse_instruction
     from generec.retrieval.data import make_split
     from generec.evaluation.editing import _train_multimodal

@@ -133,7 +133,21 @@ class ItemReading:
     duration_s: float | None
 
 
+_READINGS: dict[tuple, ItemReading] = {}  # an item's reading, keyed by what it is read from
+
+
 def read_item(item: Item) -> ItemReading:
+    """`_read_item`, memoised on the item's metadata (a feed reads the same items again and again)."""
+    key = (item.id, item.title, item.text, tuple(item.tags), item.media.duration if item.media is not None else None)
+    reading = _READINGS.get(key)
+    if reading is None:
+        if len(_READINGS) > 200_000:
+            _READINGS.clear()
+        reading = _READINGS[key] = _read_item(item)
+    return reading
+
+
+def _read_item(item: Item) -> ItemReading:
     global _SYNONYMS
     if _SYNONYMS is None:
         _SYNONYMS = _synonyms()
@@ -229,9 +243,12 @@ def check_candidates(
 
         vocabulary = catalogue_vocabulary(ws.items.all(origin=Origin.HUMAN)).tags
     vocabulary = tuple(vocabulary)
+    from generec.instructor.catalogue import catalogue_items
+
+    catalogue = catalogue_items(ws)
     out = []
     for rank, item_id in enumerate(item_ids):
-        item = ws.items.get(item_id)
+        item = catalogue.get(item_id) or ws.items.get(item_id)
         if item is None:
             raise InputError(f"unknown item {item_id!r}: not in workspace {ws.root}")
         score = float(scores[rank]) if scores is not None else 0.0

@@ -16,12 +16,13 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from generec.instructor.guidance import STYLE_VOCABULARY
 from generec.instructor.sanitize import CONTROL_WORDS
 from generec.instructor.tokens import word_forms
 from generec.instructor.vocabulary import STOP_WORDS
-from generec.types import Item
+from generec.types import Item, Origin
 
 _WORD = re.compile(r"[a-z][a-z']+")
 
@@ -74,3 +75,16 @@ def catalogue_vocabulary(items: Iterable[Item], config: CatalogueConfig | None =
         if len(terms) >= cfg.max_terms:
             break
     return CatalogueVocabulary(tags, tuple(terms))
+
+
+_CATALOGUES: dict[tuple[str, int], dict[str, Any]] = {}
+
+
+def catalogue_items(ws: Workspace) -> dict[str, Any]:
+    """The catalogue's (human) items by id, re-read when the item count changes (catalogue
+    items are only ever added; AI items do not count)."""
+    key = (str(ws.root), ws.items.count())
+    if key not in _CATALOGUES:
+        _CATALOGUES.clear()
+        _CATALOGUES[key] = {i.id: i for i in ws.items.all(origin=Origin.HUMAN)}
+    return _CATALOGUES[key]

@@ -151,7 +151,10 @@ def user_profile(
         elif e.event in neg_w:
             negative[e.item_id] = max(negative.get(e.item_id, 0.0), neg_w[e.event])
     negative = {i: w for i, w in negative.items() if i not in positive}
-    items = {i: ws.items.get(i) for i in (*positive, *negative)}
+    from generec.instructor.catalogue import catalogue_items
+
+    catalogue = catalogue_items(ws)
+    items = {i: catalogue.get(i) or ws.items.get(i) for i in (*positive, *negative)}
     positive = {i: w for i, w in positive.items() if items[i] is not None}
     negative = {i: w for i, w in negative.items() if items[i] is not None}
     # 3. v_u = normalize(weighted mean of liked − λ · weighted mean of disliked)

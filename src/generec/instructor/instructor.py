@@ -1,4 +1,4 @@
-"""The instructor: an instruction (or none) plus feedback -> `Guidance`, and the feed it asks for.
+"""The instructor: an instruction (or none) plus feedback -> `Guidance` with the way to take.
 
 `Instructor(ws)(user_id, text, history, session)` (the DESIGN contract) runs:
 
@@ -19,7 +19,8 @@
    `edit_op`, and its reason in `notes` ("activation: ..."); `mode_explicit` stays true only when
    the way taken is the one the user asked for.
 
-`apply` (`feed.py`) serves the guidance.
+`guidance` is steps 1-4 and `activate` step 5, so that `GeneRec.feed` (pipeline.py) shows them as
+its own steps; the instructor does not assemble feeds (`generec/feed.py` and `GeneRec` do).
 """
 
 from __future__ import annotations
@@ -41,13 +42,14 @@ from generec.instructor.activation import (
 )
 from generec.instructor.catalogue import CatalogueVocabulary, catalogue_vocabulary
 from generec.instructor.dialogue import MAX_TURNS, Dialogue, DialogueState, Turn, merge
-from generec.instructor.feed import FeedResult, InstructorConfig, apply, served_pool
+from generec.feed import served_pool
+from generec.instructor.config import InstructorConfig
 from generec.instructor.fusion import user_profile, with_vector
 from generec.instructor.guidance import Guidance
 from generec.types import Event, Instruction, Interaction, Origin
 from generec.workspace import Workspace
 
-__all__ = ["FeedResult", "Instructor", "InstructorConfig", "apply", "session_from_instructions"]
+__all__ = ["Instructor", "InstructorConfig", "session_from_instructions"]
 
 RESET_NOTE = "dialogue reset"
 POSITIVE_EVENTS = (Event.CLICK, Event.LIKE, Event.WATCH)
@@ -86,7 +88,22 @@ class Instructor:
         history: Sequence[Interaction] | None = None,
         session: str | None = None,
     ) -> Guidance:
-        """The guidance for `user_id` now. `text`: the instruction, or None for feedback alone;
+        """The guidance for `user_id` now, with the way to take: `guidance` then `activate`."""
+        self._check_user(user_id)
+        events = list(history) if history is not None and not isinstance(history, (str, bytes)) else history
+        if events is None:
+            events = self.ws.interactions.for_user(user_id)  # read once for both steps
+        guidance = self.guidance(user_id, text, events, session)
+        return self.activate(user_id, guidance, events, session)
+
+    def guidance(
+        self,
+        user_id: str,
+        text: str | None = None,
+        history: Sequence[Interaction] | None = None,
+        session: str | None = None,
+    ) -> Guidance:
+        """Steps 1-4: the guidance for `user_id` now, before activation. `text`: the instruction, or None for feedback alone;
         `history`: the user's feedback (None: the workspace's log), for fusion and skip streaks;
         `session`: the dialogue (None: `config.default_session`)."""
         cfg = self.config
@@ -97,7 +114,6 @@ class Instructor:
             history = None if isinstance(history, (str, bytes)) else list(history)
             if history is None or not all(isinstance(e, Interaction) for e in history):
                 raise InputError("history: expected a list of Interaction records (or None for the workspace's log)")
-        key = (user_id, session_id)
         with self._lock:
             # 2. the session, rebuilt from the workspace the first time
             self._restore(user_id, session_id)
@@ -111,7 +127,14 @@ class Instructor:
         encoder = self._text_encoder()
         events = history if history is not None else self.ws.interactions.for_user(user_id)
         profile = user_profile(self.ws, user_id, encoder, events=events, config=cfg.fusion)
-        guidance = with_vector(guidance, profile, encoder, cfg.fusion)
+        return with_vector(guidance, profile, encoder, cfg.fusion)
+
+    def activate(self, user_id: str, guidance: Guidance, history: Sequence[Interaction] | None = None, session: str | None = None) -> Guidance:
+        """Step 5: the way to take (retrieve, repurpose or create) decided over the retriever's
+        top-k and the pool the feed would serve from; returns the guidance with the decision."""
+        cfg = self.config
+        key = (user_id, self._session_id(session))
+        events = list(history) if history is not None else self.ws.interactions.for_user(user_id)
         # 5. activation over the retriever's top-k
         notes: list[str] = []
         candidates: list[CandidateCheck] = []
@@ -129,10 +152,6 @@ class Instructor:
         if final.mode == "repurpose" and final.target_item is not None:
             self._edited[key] = final.target_item
         return final
-
-    def apply(self, user_id: str, guidance: Guidance, k: int = 10, session: str | None = None) -> FeedResult:
-        """`apply` for this instructor's workspace; the feed becomes the session's last feed."""
-        return apply(self.ws, user_id, guidance, k, self.config, instructor=self, session=session, retriever=self.retriever())
 
     # -- sessions -----------------------------------------------------------------------------------
 
@@ -211,17 +230,20 @@ class Instructor:
         return self.text_encoder
 
     def retriever(self, notes: list[str] | None = None):
-        """The current retriever (reloaded when a new one is saved), or None with a note why not."""
-        from generec.retrieval.serving import CURRENT, load_current
+        """The current retriever for serving (`LiveRetriever`: the feedback since training folded
+        in), reloaded when a new one is saved; or None with a note why not."""
+        from generec.retrieval.serving import CURRENT, load_serving
 
         current = self.ws.path("models") / CURRENT
         try:
-            key = (current.stat().st_mtime_ns,) if current.is_file() else None
-            if key is None:
+            stat = current.stat() if current.is_file() else None
+            if stat is None:
                 raise InputError(f"no trained retriever in {self.ws.root}")
-            if self._retriever is None or self._retriever_key != key:
-                self._retriever, self._retriever_key = load_current(self.ws), key
-            return self._retriever
+            key = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+            with self._lock:
+                if self._retriever is None or self._retriever_key != key:
+                    self._retriever, self._retriever_key = load_serving(self.ws), key
+                return self._retriever
         except InputError as exc:
             if notes is not None:
                 notes.append(f"activation: no retriever ({exc}); the mode stays as parsed")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
@@ -34,28 +35,71 @@ def check_database_file(path: str | Path) -> None:
 
 
 class Database:
-    """One connection to `generec.db`.
+    """`generec.db`, one connection per thread.
 
-    Writes go through `transaction()`: every multi-row write commits whole or not at all. The
-    rollback journal (not WAL) keeps the file untouched by a transaction that rolled back.
+    Writes go through `transaction()`: every multi-row write commits whole or not at all, and one
+    that rolled back leaves the file as it was. The service puts the file in WAL mode
+    (`enable_wal`), so that feeds are read while feedback is written. Within a
+    process, write transactions take one lock: one writer path, no busy waits between threads;
+    between processes (service workers, a CLI beside the service) SQLite's busy timeout
+    serialises them.
     """
+
+    BUSY_TIMEOUT_MS = 30_000
 
     def __init__(self, path: str | Path, lock: Callable[[], AbstractContextManager] | None = None) -> None:
         """`lock()`: held while migrating, so that two processes never migrate the same file."""
         self.path = Path(path)
         check_database_file(self.path)
-        self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self.conn.row_factory = sqlite3.Row
-        self._depth = 0
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._guard = threading.Lock()  # guards `_all`
+        self.write_lock = threading.RLock()  # the process's one writer path
+        self._closed = False
+        conn = self._connect()
         try:
-            self.conn.execute("PRAGMA foreign_keys = ON")
             self.migrate(lock)
         except sqlite3.DatabaseError as exc:  # e.g. a file that is not SQLite at all
-            self.conn.close()
+            self.close()
             raise WorkspaceError(f"{self.path} is not a readable generec database: {exc}") from None
         except BaseException:
-            self.conn.close()
+            self.close()
             raise
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=self.BUSY_TIMEOUT_MS / 1000)
+        conn.row_factory = sqlite3.Row
+        try:
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute(f"PRAGMA busy_timeout = {self.BUSY_TIMEOUT_MS}")
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise WorkspaceError(f"{self.path} is not a readable generec database: {exc}") from None
+        self._local.conn, self._local.depth = conn, 0
+        with self._guard:
+            self._all.append(conn)
+        return conn
+
+    def enable_wal(self) -> bool:
+        """Put the file in WAL mode (persistent; the service does this): readers no longer wait
+        for a writer. A command that only reads leaves a rollback-journal file byte for byte as
+        it was, which is why this is not done on every open. False when the file is read-only."""
+        try:
+            mode = self.conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        except sqlite3.OperationalError:
+            return False
+        self.conn.execute("PRAGMA synchronous = NORMAL")  # in WAL mode: durable at each checkpoint, never corrupt
+        return str(mode).lower() == "wal"
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """This thread's connection (opened on first use)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            return conn
+        if self._closed:
+            raise WorkspaceError(f"{self.path}: the database was closed")
+        return self._connect()
 
     @property
     def version(self) -> int:
@@ -87,26 +131,28 @@ class Database:
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """`with db.transaction() as conn:` commits on success, rolls back on any error.
 
-        Nested use joins the outer transaction.
+        Nested use (in the same thread) joins the outer transaction.
         """
-        if self._depth:
-            self._depth += 1
+        conn = self.conn
+        if self._local.depth:
+            self._local.depth += 1
             try:
-                yield self.conn
+                yield conn
             finally:
-                self._depth -= 1
+                self._local.depth -= 1
             return
-        self.conn.execute("BEGIN IMMEDIATE")
-        self._depth = 1
-        try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        else:
-            self.conn.execute("COMMIT")
-        finally:
-            self._depth = 0
+        with self.write_lock:
+            conn.execute("BEGIN IMMEDIATE")
+            self._local.depth = 1
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            else:
+                conn.execute("COMMIT")
+            finally:
+                self._local.depth = 0
 
     def query(self, sql: str, params: tuple | dict = ()) -> list[sqlite3.Row]:
         return self.conn.execute(sql, params).fetchall()
@@ -115,5 +161,14 @@ class Database:
         row = self.conn.execute(sql, params).fetchone()
         return None if row is None else row[0]
 
+    def integrity(self) -> str:
+        """`PRAGMA integrity_check`: "ok", or the problems SQLite found."""
+        return "; ".join(str(r[0]) for r in self.query("PRAGMA integrity_check"))
+
     def close(self) -> None:
-        self.conn.close()
+        with self._guard:
+            conns, self._all = self._all, []
+        for conn in conns:
+            conn.close()
+        self._local = threading.local()
+        self._closed = True

@@ -185,6 +185,31 @@ class Interactions:
     def add(self, interaction: Interaction) -> None:
         self.add_many([interaction])
 
+    def add_once(self, interactions: Sequence[Interaction]) -> tuple[int, int]:
+        """Store events in one transaction, each event id at most once: (stored, duplicates).
+        Rows must already be valid (known user and item): only a repeated event id is skipped."""
+        rows = [(i.user_id, i.item_id, i.ts, str(i.event), i.value, i.source, i.event_id) for i in interactions]
+        with self.db.transaction() as conn:
+            before = conn.total_changes
+            conn.executemany(
+                "INSERT INTO interactions (user_id, item_id, ts, event, value, source, event_id) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) WHERE event_id IS NOT NULL DO NOTHING",
+                rows,
+            )
+            stored = conn.total_changes - before
+        return stored, len(rows) - stored
+
+    def since(self, user_id: str, after_id: int = 0) -> list[tuple[int, Interaction]]:
+        """The user's feedback (impressions aside) with a row id above `after_id`, in log order: (row id, event)."""
+        rows = self.db.query(
+            "SELECT id, user_id, item_id, ts, event, value, source, event_id FROM interactions "
+            "WHERE user_id = ? AND event != 'impression' AND id > ? ORDER BY id", (user_id, after_id),
+        )  # fmt: skip
+        return [(r[0], Interaction(r[1], r[2], r[3], Event(r[4]), r[5], r[6], r[7])) for r in rows]
+
+    def last_id(self) -> int:
+        return int(self.db.scalar("SELECT COALESCE(MAX(id), 0) FROM interactions"))
+
     def frame(self, events: Sequence[Event] | None = None) -> pd.DataFrame:
         """Interactions as a DataFrame (user_id, item_id, ts, event, value, source), by time."""
         sql = "SELECT user_id, item_id, ts, event, value, source FROM interactions"
@@ -194,12 +219,15 @@ class Interactions:
             params = tuple(str(e) for e in events)
         return pd.read_sql_query(sql + " ORDER BY ts, id", self.db.conn, params=params)
 
-    def for_user(self, user_id: str) -> list[Interaction]:
-        rows = self.db.query(
-            "SELECT user_id, item_id, ts, event, value, source FROM interactions "
-            "WHERE user_id = ? ORDER BY ts, id",
-            (user_id,),
-        )
+    def for_user(self, user_id: str, feedback_only: bool = False, last: int | None = None) -> list[Interaction]:
+        """The user's events by time; `feedback_only`: without impressions (an index holds those
+        rows alone); `last`: only the n logged last."""
+        where = "WHERE user_id = ?" + (" AND event != 'impression'" if feedback_only else "")
+        if last is None:
+            rows = self.db.query(f"SELECT user_id, item_id, ts, event, value, source FROM interactions {where} ORDER BY ts, id", (user_id,))
+        else:
+            rows = self.db.query(f"SELECT user_id, item_id, ts, event, value, source FROM interactions {where} ORDER BY id DESC LIMIT ?", (user_id, int(last)))
+            rows = sorted(rows, key=lambda r: r[2])
         return [Interaction(r[0], r[1], r[2], Event(r[3]), r[4], r[5]) for r in rows]
 
     def count(self) -> int:

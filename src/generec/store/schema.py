@@ -74,6 +74,23 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX items_watermark ON items(watermark_id);
     """,
+    # 3: the service: API keys (stored hashed); an event id that makes a feedback event
+    #    idempotent (a client's retry is stored once); a user's feedback without their
+    #    impressions (which a feed logs ten at a time), in log order, for the live fold-in
+    """
+    CREATE TABLE api_keys (
+        key_hash    TEXT PRIMARY KEY,
+        user_id     TEXT REFERENCES users(id),
+        role        TEXT NOT NULL CHECK (role IN ('user', 'admin')),
+        created_at  REAL NOT NULL,
+        revoked     INTEGER NOT NULL DEFAULT 0,
+        CHECK (role = 'admin' OR user_id IS NOT NULL)
+    );
+    CREATE INDEX api_keys_user ON api_keys(user_id);
+    ALTER TABLE interactions ADD COLUMN event_id TEXT;
+    CREATE UNIQUE INDEX interactions_event_id ON interactions(event_id) WHERE event_id IS NOT NULL;
+    CREATE INDEX interactions_feedback ON interactions(user_id, id) WHERE event != 'impression';
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from generec.config import MediaLimits
-from generec.datasets.importer import import_data
+from generec.store.importer import import_data
 from generec.editor.keyframes import analyse
 from generec.encoders.cache import FeatureCache
 from generec.encoders.image import get_image_encoder

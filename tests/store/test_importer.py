@@ -6,7 +6,7 @@ import pytest
 
 from helpers import make_video, snapshot
 from generec.config import MediaLimits
-from generec.datasets.importer import ImportConfig, import_data
+from generec.store.importer import ImportConfig, import_data
 from generec.errors import InputError
 from generec.media.image import save_image
 
@@ -320,7 +320,7 @@ def test_import_waits_for_the_workspace_lock(populated):
 
 _IMPORT_SCRIPT = """
 import os, sys, time
-from generec.datasets.importer import import_data
+from generec.store.importer import import_data
 from generec.workspace import Workspace
 go, root, items, inter, media = sys.argv[1:]
 print("ready", flush=True)

@@ -1,70 +1,36 @@
-"""Serving guidance: `apply(ws, user_id, guidance, k)` -> a `FeedResult`.
+"""Feed assembly for `GeneRec.feed` (pipeline.py): the steps' parts, each a plain function.
 
-- retrieve: `recommend` under `Constraints` from the guidance (items showing an excluded concept
-  and items outside the duration bounds are filtered out), then re-ranked: items that match the
-  guidance (`match >= min_match`: included concepts, look) first, each group by
+- retrieve (`retrieve_feed`): `recommend` under `Constraints` from the guidance (items showing an
+  excluded concept and items outside the duration bounds are filtered out), then re-ranked: items
+  that match the guidance (`match >= min_match`: included concepts, look) first, each group by
   z(retriever score) + `vector_weight` · z(cos(v', item text));
-- repurpose: `pipeline.edit` on the target item (clip for durations and pacing, style for a
-  look, else cover), the edited item first, then the retrieved feed without its parent. An edit
-  that cannot be made (`CannotSatisfy`, a user with no history) falls back to retrieval, noted;
-- create: `pipeline.create` makes `create_n` new items (the AI creator, within its time budget),
-  which lead the feed; without a trained creator, or for a request it cannot make, the note says
-  why and the retrieved feed stands in.
-
-The items shown become the session's `last_feed` when `apply` is given the instructor and the
-session (`Instructor.apply` does this).
+- repurpose (`repurpose`): `pipeline.edit` on the target item (clip for durations and pacing,
+  style for a look, else cover); an edit that cannot be made (`CannotSatisfy`, a user with no
+  history) falls back to retrieval, noted;
+- create (`create`): `pipeline.create` makes `create_n` new items, which lead the feed; without a
+  trained creator, or for a request it cannot make, the note says why;
+- personal variants (`personal_variants`): a retrieved item for which this user already has a
+  servable AI-edited variant is shown as that variant (the personal cover or clip made for them);
+- fidelity at the feed level (`fidelity_pass`): only servable AI items, labelled; the bias check.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from generec.editor.base import EditResult
 from generec.errors import InputError
-from generec.instructor.activation import ActivationConfig, CandidateCheck, check_item, edit_op_for
-from generec.instructor.catalogue import catalogue_vocabulary
-from generec.instructor.fusion import FusionConfig, item_embeddings
+from generec.instructor.activation import CandidateCheck, check_item
+from generec.instructor.catalogue import catalogue_items, catalogue_vocabulary
+from generec.instructor.config import InstructorConfig
+from generec.instructor.fusion import item_embeddings
 from generec.instructor.guidance import Guidance, Mode
-from generec.creator.creator import CreateConfig
-from generec.pipeline import EditConfig
 from generec.types import Origin
 from generec.workspace import Workspace
-
-if TYPE_CHECKING:
-    from generec.instructor.instructor import Instructor
-
-
-
-@dataclass(frozen=True)
-class InstructorConfig:
-    default_session: str = "default"  # the session of a call that names none
-    persist: bool = True  # store accepted turns in ws.instructions (and rebuild sessions from them)
-    use_retriever: bool = True  # False: no activation over candidates (the parsed mode stays)
-    rerank_pool: int = 50  # items `apply` fetches and re-ranks
-    vector_weight: float = 0.5  # weight of z(cos(v', item)) against z(retriever score) in `apply`
-    fusion: FusionConfig = field(default_factory=FusionConfig)
-    activation: ActivationConfig = field(default_factory=ActivationConfig)
-    edit: EditConfig = field(default_factory=EditConfig)
-    create_n: int = 1  # items the creator makes when activation picks create
-    create: CreateConfig = field(default_factory=CreateConfig)
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.default_session, str) or not self.default_session.strip():
-            raise InputError(f"InstructorConfig.default_session: expected a non-empty string, found {self.default_session!r}")
-        if self.create_n < 1:
-            raise InputError(f"InstructorConfig.create_n must be >= 1, found {self.create_n}")
-        if self.rerank_pool < 1 or self.vector_weight < 0:
-            raise InputError(
-                "InstructorConfig: rerank_pool must be >= 1 and vector_weight >= 0, "
-                f"found {self.rerank_pool}, {self.vector_weight}"
-            )
-
-
-# -- serving the guidance ---------------------------------------------------------------------------
 
 
 @dataclass
@@ -76,10 +42,13 @@ class FeedEntry:
     parent_id: str | None = None
     match: float | None = None  # how well it satisfies the guidance (activation.py)
     label: str | None = None  # shown with the item: "AI-edited", "AI-created", "+ flagged for review"
+    reason: str = ""  # one line: why the user sees it
 
 
 @dataclass
-class FeedResult:
+class Feed:
+    """What `GeneRec.feed` returns: the entries in order, the way taken, and why."""
+
     user_id: str
     mode: Mode  # the way taken
     requested_mode: Mode  # the guidance's
@@ -102,6 +71,9 @@ class FeedResult:
         }  # fmt: skip
 
 
+FeedResult = Feed  # the name before the loop object
+
+
 def _z(x: np.ndarray) -> np.ndarray:
     return (x - x.mean()) / (x.std() + 1e-8) if len(x) > 1 else np.zeros_like(x)
 
@@ -113,7 +85,7 @@ def served_pool(ws: Workspace, model, user_id: str, guidance: Guidance, k: int, 
     from generec.retrieval.base import Constraints
 
     if check is None:
-        items = {i.id: i for i in ws.items.all(origin=Origin.HUMAN)}
+        items = catalogue_items(ws)
 
         def check(item_id: str) -> CandidateCheck | None:
             item = items.get(item_id)
@@ -124,7 +96,8 @@ def served_pool(ws: Workspace, model, user_id: str, guidance: Guidance, k: int, 
         return c is not None and not c.exclude_hits and c.duration_ok
 
     pool = min(model.data_.n_items, max(k, config.rerank_pool))
-    return model.recommend(user_id, pool, exclude_seen=True, constraints=Constraints(exclude=frozenset(exclude), predicate=allowed))
+    hard = guidance.exclude or guidance.min_duration_s is not None or guidance.max_duration_s is not None
+    return model.recommend(user_id, pool, exclude_seen=True, constraints=Constraints(exclude=frozenset(exclude), predicate=allowed if hard else None))
 
 
 def retrieve_feed(
@@ -143,8 +116,8 @@ def retrieve_feed(
     notes = notes if notes is not None else []
     if k <= 0:
         return []
-    vocab = tuple(vocabulary) if vocabulary is not None else catalogue_vocabulary(ws.items.all(origin=Origin.HUMAN)).tags
-    items = {i.id: i for i in ws.items.all(origin=Origin.HUMAN)}
+    items = catalogue_items(ws)
+    vocab = tuple(vocabulary) if vocabulary is not None else catalogue_vocabulary(list(items.values())).tags
     checks: dict[str, CandidateCheck] = {}
 
     def check(item_id: str) -> CandidateCheck | None:
@@ -172,85 +145,67 @@ def retrieve_feed(
         else:
             notes.append(f"retrieval: the guidance's vector is in {guidance.vector_space!r}, not {encoder.version!r}; not used")
     order = sorted(range(len(found)), key=lambda j: (found[j].match < cfg.activation.min_match, -blend[j], j))
-    return [FeedEntry(rec.items[j].item_id, "retrieve", "human", rec.items[j].score, None, found[j].match) for j in order[:k]]
+    wanted = ", ".join([*guidance.include, *([guidance.look] if guidance.look else [])])
+
+    def reason(j: int) -> str:
+        why = "your taste" if rec.fallback is None else rec.fallback.split(":")[0]
+        fits = f"; matches {wanted}" if wanted and found[j].match >= cfg.activation.min_match else ""
+        return f"retrieved by {rec.model} for {why}{fits}"
+
+    return [FeedEntry(rec.items[j].item_id, "retrieve", "human", rec.items[j].score, None, found[j].match, reason=reason(j)) for j in order[:k]]
 
 
-def apply(
-    ws: Workspace,
-    user_id: str,
-    guidance: Guidance,
-    k: int = 10,
-    config: InstructorConfig | None = None,
-    instructor: Instructor | None = None,
-    session: str | None = None,
-    retriever=None,
-) -> FeedResult:
-    """Serve `guidance` to `user_id`: a feed of `k` items (module doc)."""
+def repurpose(ws: Workspace, user_id: str, guidance: Guidance, cfg: InstructorConfig, notes: list[str]) -> EditResult | None:
+    """The edit activation asked for (its item leads the feed), or None with a note why not."""
+    from generec.instructor.activation import edit_op_for
     from generec.pipeline import edit
-    from generec.retrieval.serving import load_current
 
-    cfg = config or InstructorConfig()
-    # 1. check inputs
-    if not isinstance(guidance, Guidance):
-        raise InputError(f"guidance: expected a Guidance, found {type(guidance).__name__}")
-    if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
-        raise InputError(f"k must be a positive integer, got {k!r}")
-    if ws.users.get(user_id) is None:
-        raise InputError(f"unknown user {user_id!r}: not in workspace {ws.root}")
-    notes: list[str] = []
-    entries: list[FeedEntry] = []
-    edits: list[EditResult] = []
-    exclude: list[str] = []
-    # 2. repurpose: edit the target item (its edit leads the feed)
-    if guidance.mode == "repurpose":
-        target = guidance.target_item
-        if target is None:
-            notes.append("repurpose: no video to edit was named; serving retrieval")
-        else:
-            op = guidance.edit_op or edit_op_for(guidance)
-            lean = guidance.model_copy(update={"vector": None, "vector_space": None})  # provenance keeps the request, not the vector
-            try:
-                result = edit(ws, op, user_id, target, guidance=lean, config=cfg.edit)
-            except InputError as exc:  # CannotSatisfy, a user with no history to edit for, ...
-                notes.append(f"repurpose: could not {op} {target} ({exc}); serving retrieval")
-            else:
-                edits.append(result)
-                notes.append(f"repurpose: {op} of {target}, preference: {result.preference}")
-                exclude.append(target)
-                entries.append(FeedEntry(result.item.id, "repurpose", str(result.item.origin), result.score, target))
-    # 3. create: new items lead the feed
-    creations: list = []
-    if guidance.mode == "create":
-        from generec.pipeline import create
-
-        lean = guidance.model_copy(update={"vector": None, "vector_space": None})
-        try:
-            creations = create(ws, user_id, guidance=lean, n=min(cfg.create_n, k), config=cfg.edit, create_config=cfg.create)
-        except InputError as exc:  # no trained creator, a blocked or impossible request, ...
-            notes.append(f"create: {exc}; serving retrieval instead")
-        else:
-            notes.append(f"create: {len(creations)} new item(s) by the AI creator")
-            entries += [FeedEntry(c.item.id, "create", str(c.item.origin), c.score) for c in creations]
-    # 4. the retrieved feed fills the rest
-    model = retriever
-    if model is None:
-        try:
-            model = load_current(ws)
-        except InputError as exc:
-            notes.append(f"retrieval: no retriever ({exc})")
-    baseline: list[FeedEntry] = []
-    if model is not None:  # the human feed the user would have had; its head fills the rest
-        vocab = instructor.vocabulary() if instructor is not None else None
-        baseline = retrieve_feed(ws, model, user_id, guidance, k + len(exclude), (), cfg, vocab, notes)
-        entries += [e for e in baseline if e.item_id not in exclude][: k - len(entries)]
-    # 5. fidelity at the feed level: only servable AI items, labelled; no crowding out (bias.py)
-    entries, bias = fidelity_pass(ws, user_id, guidance, entries, baseline[:k], notes)
-    way = "create" if creations else "repurpose" if edits else "retrieve"
-    result = FeedResult(user_id, way, guidance.mode, entries, edits, notes, guidance, creations, bias)
-    # 6. the feed shown becomes the session's last feed
-    if instructor is not None:
-        instructor.dialogue.set_feed(user_id, instructor._session_id(session), result.item_ids)
+    target = guidance.target_item
+    if target is None:
+        notes.append("repurpose: no video to edit was named; serving retrieval")
+        return None
+    op = guidance.edit_op or edit_op_for(guidance)
+    lean = guidance.model_copy(update={"vector": None, "vector_space": None})  # provenance keeps the request, not the vector
+    try:
+        result = edit(ws, op, user_id, target, guidance=lean, config=cfg.edit)
+    except InputError as exc:  # CannotSatisfy, a user with no history to edit for, a blocked edit ...
+        notes.append(f"repurpose: could not {op} {target} ({exc}); serving retrieval")
+        return None
+    notes.append(f"repurpose: {op} of {target}, preference: {result.preference}")
     return result
+
+
+def create(ws: Workspace, user_id: str, guidance: Guidance, k: int, cfg: InstructorConfig, notes: list[str]) -> list:
+    """The creator's new items for the guidance (CreationResult), or [] with a note why not."""
+    from generec.pipeline import create as make
+
+    lean = guidance.model_copy(update={"vector": None, "vector_space": None})
+    try:
+        creations = make(ws, user_id, guidance=lean, n=min(cfg.create_n, k), config=cfg.edit, create_config=cfg.create)
+    except InputError as exc:  # no trained creator, a blocked or impossible request, ...
+        notes.append(f"create: {exc}; serving retrieval instead")
+        return []
+    notes.append(f"create: {len(creations)} new item(s) by the AI creator")
+    return creations
+
+
+def personal_variants(ws: Workspace, user_id: str, entries: list[FeedEntry]) -> list[FeedEntry]:
+    """Each retrieved catalogue item for which `user_id` has a servable AI-edited variant becomes
+    its newest such variant (way "repurpose", made earlier); other entries are kept as they are."""
+    from generec.fidelity.gate import servable
+
+    out = []
+    for e in entries:
+        mine = [c for c in ws.items.children(e.item_id) if e.way == "retrieve" and c.origin == Origin.AI_EDITED
+                and (c.provenance or {}).get("user_id") == user_id and servable(c)]  # fmt: skip
+        if not mine:
+            out.append(e)
+            continue
+        variant = max(mine, key=lambda c: (c.created_at, c.id))
+        op = (variant.provenance or {}).get("op", "edit")
+        out.append(FeedEntry(variant.id, "repurpose", str(variant.origin), e.score, e.item_id, e.match,
+                             reason=f"your personal {op} of this video, made earlier; {e.reason}"))  # fmt: skip
+    return out
 
 
 def fidelity_pass(ws: Workspace, user_id: str, guidance: Guidance, entries: list[FeedEntry], baseline: list[FeedEntry],
@@ -278,7 +233,8 @@ def fidelity_pass(ws: Workspace, user_id: str, guidance: Guidance, entries: list
     policy = gate_for(ws).policy.feed
     check = FeedBias(policy)
     parents = {it.parent_id: ws.items.get(it.parent_id) for it in items.values() if it is not None and it.parent_id}
-    history = [ws.items.get(i.item_id) for i in ws.interactions.for_user(user_id) if i.event in POSITIVE_EVENTS]
+    catalogue = catalogue_items(ws)
+    history = [catalogue.get(i.item_id) or ws.items.get(i.item_id) for i in ws.interactions.for_user(user_id, feedback_only=True) if i.event in POSITIVE_EVENTS]
     view = FeedView(
         [items[e.item_id] for e in kept], [items[e.item_id] for e in baseline], [h for h in history if h is not None],
         {k: v for k, v in parents.items() if v is not None}, {guidance.target_item} if guidance.target_item else set(),

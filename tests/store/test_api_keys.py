@@ -1,0 +1,51 @@
+"""API keys (stored hashed) and idempotent events, on a real SQLite workspace."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from generec.errors import InputError
+from generec.types import Event, Interaction, Item, Kind, User
+
+
+def test_keys_are_stored_hashed_and_can_be_revoked(workspace):
+    workspace.users.add_many([User("u1"), User("u2")])
+    key = workspace.api_keys.create("u1")
+    admin = workspace.api_keys.create(None, "admin")
+    assert key.startswith("gr_") and len(key) > 40 and key != admin
+    assert key not in (workspace.root / "generec.db").read_bytes().decode("latin-1")
+    p = workspace.api_keys.lookup(key)
+    assert (p.role, p.user_id, p.is_admin) == ("user", "u1", False)
+    assert workspace.api_keys.lookup(admin).is_admin
+    for bad in ("", "gr_", key + "x", key[:-1], "Bearer " + key, None, 42):
+        assert workspace.api_keys.lookup(bad) is None
+    with pytest.raises(InputError, match="unknown user"):
+        workspace.api_keys.create("ghost")
+    with pytest.raises(InputError, match="unknown role"):
+        workspace.api_keys.create("u1", "root")
+    assert workspace.api_keys.revoke("u1") == 1 and workspace.api_keys.lookup(key) is None
+    assert workspace.api_keys.lookup(admin) is not None
+
+
+def test_events_with_an_id_are_stored_once_across_threads(workspace):
+    workspace.users.add_many([User("u1")])
+    workspace.items.add_many([Item("i1", Kind.TEXT, "x")])
+    assert workspace.db.enable_wal()
+    results = []
+
+    def post(n: int) -> None:  # every thread sends the same 50 ids, and 50 of its own
+        rows = [Interaction("u1", "i1", float(j), Event.CLICK, None, "t", f"shared-{j}") for j in range(50)]
+        rows += [Interaction("u1", "i1", float(j), Event.CLICK, None, "t", f"t{n}-{j}") for j in range(50)]
+        results.append(workspace.interactions.add_once(rows))
+
+    threads = [threading.Thread(target=post, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(s for s, _ in results) == 50 + 8 * 50 and sum(d for _, d in results) == 7 * 50
+    assert workspace.interactions.count() == 450 and workspace.db.integrity() == "ok"
+    # events without an id are never merged
+    assert workspace.interactions.add_once([Interaction("u1", "i1", 1.0, Event.LIKE)] * 2) == (2, 0)
