@@ -24,6 +24,13 @@ for tool in chromium wrk; do  # the browser tests' Chromium (Playwright drives i
   fi
 done
 
+# PostgreSQL's server: the store's tests start a throwaway cluster with it (`--db postgresql://...`)
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "== installing Debian's postgresql"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql) >/dev/null 2>&1 \
+    || echo "   postgresql not available; the PostgreSQL store tests will fail"
+fi
+
 PY=${PYTHON:-python3.11}
 command -v "$PY" >/dev/null || PY=python3
 if [ ! -x .venv/bin/python ]; then

@@ -1,4 +1,5 @@
-"""Tiny real fixtures: real H.264 files, a real SQLite workspace, a real tiny benchmark."""
+"""Tiny real fixtures: real H.264 files, a real SQLite workspace, a real tiny benchmark, a real
+throwaway PostgreSQL cluster."""
 
 from __future__ import annotations
 
@@ -31,3 +32,24 @@ def workspace(tmp_path: Path):
     ws = Workspace.open(tmp_path / "ws", create=True)
     yield ws
     ws.close()
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A PostgreSQL cluster of the session (Debian's binaries, a unix socket only), started on first use."""
+    from pgcluster import Cluster
+
+    cluster = Cluster.start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def db_url(engine, request) -> str:
+    """`Workspace.open(..., db=db_url)`: "sqlite", or the URL of a new, empty PostgreSQL database."""
+    return "sqlite" if engine == "sqlite" else request.getfixturevalue("postgres").new_database()

@@ -52,6 +52,13 @@ def snapshot(root: Path) -> dict[str, str]:
     }
 
 
+def db_snapshot(ws) -> dict[str, list[str]]:
+    """Every row of every table of a workspace's database, on either engine (sorted, as text)."""
+    from generec.store.schema import TABLES
+
+    return {t: sorted(repr(tuple(r)) for r in ws.db.query(f"SELECT * FROM {t}")) for t in TABLES}
+
+
 def photo(name: str) -> np.ndarray:
     """A real photo shipped with scikit-image: chelsea (a cat), coffee, astronaut, rocket ..."""
     from skimage import data

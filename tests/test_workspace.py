@@ -1,8 +1,9 @@
 import pytest
 
-from generec.errors import WorkspaceError
-from generec.types import User
-from generec.workspace import DB_NAME, Workspace, fresh_workspace, workspace_stats
+from generec.errors import InputError, WorkspaceError
+from generec.store.schema import SCHEMA_VERSION
+from generec.types import Event, Interaction, Item, Kind, User
+from generec.workspace import DB_NAME, SUBDIRS, Workspace, fresh_workspace, holds_workspace, workspace_stats
 
 
 def test_open_missing_workspace_is_a_clear_error(tmp_path):
@@ -123,3 +124,54 @@ def test_two_processes_create_one_workspace_at_once(tmp_path):
         assert p.wait(timeout=120) == 0, p.stderr.read()
     with Workspace.open(tmp_path / "ws") as ws:
         assert ws.db.version >= 1 and ws.users.count() == 0
+
+
+def test_a_workspace_on_postgresql_from_the_environment(postgres, tmp_path, monkeypatch):
+    monkeypatch.setenv("GENEREC_DB", postgres.new_database())
+    with Workspace.open(tmp_path / "ws", create=True) as ws:
+        assert ws.db.engine == "postgresql" and sorted(p.name for p in ws.root.iterdir()) == sorted([*SUBDIRS, "generec.lock"])
+        ws.users.add_many([User("u1"), User("u2")])
+        ws.items.add_many([Item("i1", Kind.TEXT), Item("i2", Kind.TEXT)])
+        ws.interactions.add_many([Interaction("u1", "i1", 1.0, Event.CLICK)] * 2 + [Interaction("u2", "i2", 2.0, Event.LIKE)])
+        stats = workspace_stats(ws)
+        assert (stats.schema_version, stats.users, stats.interactions, stats.density) == (SCHEMA_VERSION, 2, 3, 0.5)
+    assert holds_workspace(tmp_path / "ws") and not holds_workspace(tmp_path / "ws", db="sqlite")
+    with pytest.raises(WorkspaceError, match="no workspace at"):  # "sqlite": the directory's own generec.db, whatever the environment says
+        Workspace.open(tmp_path / "ws", db="sqlite")
+    monkeypatch.setenv("GENEREC_DB", "oracle://scott:tiger@host/db")
+    with pytest.raises(InputError, match="'oracle://scott@host/db' .*expected a postgresql://user@host/dbname URL"):
+        Workspace.open(tmp_path / "ws")
+
+
+def test_fresh_workspace_on_postgresql_commits_only_on_success(postgres, tmp_path):
+    url, root = postgres.new_database(), tmp_path / "ws"
+
+    def ids() -> list[str]:
+        with Workspace.open(root, db=url) as ws:
+            return ws.users.ids()
+
+    with pytest.raises(RuntimeError):
+        with fresh_workspace(root, db=url) as ws:
+            ws.users.add_many([User("u1")])
+            raise RuntimeError("the build failed")
+    assert list(tmp_path.iterdir()) == [] and not holds_workspace(root, db=url)
+    with fresh_workspace(root, db=url) as ws:
+        ws.users.add_many([User("u1")])
+        ws.api_keys.create("u1")
+    assert ids() == ["u1"] and (root / "media").is_dir()
+    with pytest.raises(WorkspaceError, match="already holds a workspace; pass --overwrite"):
+        with fresh_workspace(root, db=url):
+            pass
+    with pytest.raises(WorkspaceError, match=r"postgresql://postgres@/generec\?.* already holds a workspace; pass --overwrite"):
+        with fresh_workspace(tmp_path / "other", db=url):  # a new directory, the same database
+            pass
+    with pytest.raises(RuntimeError):  # replacing, and failing: the old rows stay
+        with fresh_workspace(root, overwrite=True, db=url) as ws:
+            ws.users.add_many([User("u2")])
+            raise RuntimeError("the build failed")
+    assert ids() == ["u1"]
+    with fresh_workspace(root, overwrite=True, db=url) as ws:
+        ws.users.add_many([User("u2")])
+    assert ids() == ["u2"] and sorted(p.name for p in tmp_path.iterdir()) == ["ws"]
+    with Workspace.open(root, db=url) as ws:
+        assert ws.api_keys.count() == 0

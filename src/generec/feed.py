@@ -194,9 +194,9 @@ def personal_variants(ws: Workspace, user_id: str, entries: list[FeedEntry]) -> 
     its newest such variant (way "repurpose", made earlier); other entries are kept as they are."""
     from generec.fidelity.gate import servable
 
-    out = []
+    out, children = [], ws.items.children_of([e.item_id for e in entries if e.way == "retrieve"])
     for e in entries:
-        mine = [c for c in ws.items.children(e.item_id) if e.way == "retrieve" and c.origin == Origin.AI_EDITED
+        mine = [c for c in children.get(e.item_id, []) if e.way == "retrieve" and c.origin == Origin.AI_EDITED
                 and (c.provenance or {}).get("user_id") == user_id and servable(c)]  # fmt: skip
         if not mine:
             out.append(e)
@@ -216,7 +216,8 @@ def fidelity_pass(ws: Workspace, user_id: str, guidance: Guidance, entries: list
     from generec.fidelity.gate import gate_for, servable
     from generec.types import POSITIVE_EVENTS
 
-    items = {e.item_id: ws.items.get(e.item_id) for e in [*entries, *baseline]}
+    catalogue = catalogue_items(ws)  # human items from the cache; AI items re-read (their review state changes)
+    items = {e.item_id: catalogue.get(e.item_id) or ws.items.get(e.item_id) for e in [*entries, *baseline]}
     kept = []
     for e in entries:
         item = items[e.item_id]
@@ -232,8 +233,7 @@ def fidelity_pass(ws: Workspace, user_id: str, guidance: Guidance, entries: list
         return kept, None  # a feed of human items only: nothing for the bias check, no gate to load
     policy = gate_for(ws).policy.feed
     check = FeedBias(policy)
-    parents = {it.parent_id: ws.items.get(it.parent_id) for it in items.values() if it is not None and it.parent_id}
-    catalogue = catalogue_items(ws)
+    parents = {it.parent_id: catalogue.get(it.parent_id) or ws.items.get(it.parent_id) for it in items.values() if it is not None and it.parent_id}
     history = [catalogue.get(i.item_id) or ws.items.get(i.item_id) for i in ws.interactions.for_user(user_id, feedback_only=True) if i.event in POSITIVE_EVENTS]
     view = FeedView(
         [items[e.item_id] for e in kept], [items[e.item_id] for e in baseline], [h for h in history if h is not None],

@@ -2,7 +2,7 @@
 
 ```
 workspace/
-  generec.db   SQLite: users, items, interactions, instructions, datasets
+  generec.db   SQLite: users, items, interactions, instructions, datasets, API keys
   generec.lock held (flock) by the one process writing a multi-step change, e.g. an import
   media/       content-addressed files
   features/    encoder cache keyed by media hash + encoder version
@@ -10,6 +10,10 @@ workspace/
   reports/     benchmark and evaluation output
   oracle/      simulator ground truth; never read by the system under test
 ```
+
+With `db="postgresql://..."` (or `$GENEREC_DB`, or `generec --db`), the rows live in that
+PostgreSQL database instead of `generec.db`, and several nodes that mount the same directory
+(media, models) share them.
 """
 
 from __future__ import annotations
@@ -18,13 +22,14 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
-from generec.errors import WorkspaceError
+from generec.errors import InputError, WorkspaceError
 from generec.store.api_keys import ApiKeys
 from generec.store.db import Database, check_database_file
+from generec.store.dburl import is_postgres_url, redact
 from generec.store.lock import exclusive
 from generec.store.media import MediaStore
 from generec.store.repositories import Datasets, Instructions, Interactions, Items, Users
@@ -33,11 +38,21 @@ DB_NAME = "generec.db"
 LOCK_NAME = "generec.lock"
 LOCK_TIMEOUT_S = 600.0
 SUBDIRS = ("media", "features", "models", "reports")
+SQLITE = "sqlite"  # `db=`: the workspace's own generec.db
 
 
 def default_path() -> Path:
     """`$GENEREC_HOME`, else `./workspace`."""
     return Path(os.environ.get("GENEREC_HOME") or "workspace")
+
+
+def resolve_db(db: str | None = None) -> str:
+    """Where a workspace's rows live: `db`, else `$GENEREC_DB`, else "sqlite" (its generec.db);
+    a PostgreSQL database is named by a `postgresql://` URL."""
+    value = (db if db is not None else os.environ.get("GENEREC_DB", "")).strip() or SQLITE
+    if value != SQLITE and not is_postgres_url(value):
+        raise InputError(f"database {redact(value)!r} (--db / GENEREC_DB): expected a postgresql://user@host/dbname URL, or {SQLITE!r} for the workspace's own {DB_NAME}")
+    return value
 
 
 class Workspace:
@@ -54,31 +69,46 @@ class Workspace:
         self._locked = False
 
     @classmethod
-    def open(cls, root: str | Path | None = None, create: bool = False) -> Workspace:
-        """Open the workspace at `root`; with `create`, make it if it does not exist."""
+    def open(cls, root: str | Path | None = None, create: bool = False, db: str | None = None) -> Workspace:
+        """Open the workspace at `root`; with `create`, make it if it does not exist.
+
+        `db`: where its rows live, `resolve_db`'s way: the workspace's generec.db, or a
+        `postgresql://` URL (the media, features and models stay in `root`)."""
         root = Path(root) if root is not None else default_path()
-        db_path = root / DB_NAME
-        check_database_file(db_path)  # before anything is created beside it
-        if not db_path.exists():
-            if not create:
-                raise WorkspaceError(
-                    f"no workspace at {root} (no {DB_NAME}); build or load a data set first, "
-                    "e.g. `generec data build microvideo --size tiny`"
-                )
-            if root.exists() and not root.is_dir():
-                raise WorkspaceError(f"workspace path {root} exists and is not a directory")
+        url = resolve_db(db)
+        db_path, database = root / DB_NAME, None
+        if url == SQLITE:
+            check_database_file(db_path)  # before anything is created beside it
+        if url == SQLITE and not db_path.exists() and not create:
+            raise WorkspaceError(
+                f"no workspace at {root} (no {DB_NAME}); build or load a data set first, "
+                "e.g. `generec data build microvideo --size tiny`"
+            )
+        if url != SQLITE and not create and not root.is_dir():
+            raise WorkspaceError(f"no workspace directory at {root} (the media and models beside the database); mount it there, or pass --workspace")
+        if root.exists() and not root.is_dir():
+            raise WorkspaceError(f"workspace path {root} exists and is not a directory")
+        if url != SQLITE:
+            from generec.store.postgres import PostgresDatabase
+
+            database = PostgresDatabase(url, create=create)  # first: a server that cannot be reached leaves nothing written
+        try:
             root.mkdir(parents=True, exist_ok=True)
-        for sub in SUBDIRS:
-            if (root / sub).exists() and not (root / sub).is_dir():
-                raise WorkspaceError(f"workspace {root}: {sub} exists and is not a directory")
-            (root / sub).mkdir(exist_ok=True)
+            for sub in SUBDIRS:
+                if (root / sub).exists() and not (root / sub).is_dir():
+                    raise WorkspaceError(f"workspace {root}: {sub} exists and is not a directory")
+                (root / sub).mkdir(exist_ok=True)
+        except BaseException:
+            if database is not None:
+                database.close()
+            raise
         lock_path = root / LOCK_NAME
         try:
             lock_path.touch(exist_ok=True)  # present from the start, so a command that fails leaves the tree as it was
         except OSError:
             pass  # a read-only workspace can still be read
         # two processes opening a new workspace at once: only one runs the migrations
-        return cls(root, Database(db_path, lock=lambda: exclusive(lock_path, "set up its database")))
+        return cls(root, database or Database(db_path, lock=lambda: exclusive(lock_path, "set up its database")))
 
     @property
     def oracle_dir(self) -> Path:
@@ -139,7 +169,7 @@ class WorkspaceStats:
 
 def workspace_stats(ws: Workspace) -> WorkspaceStats:
     counts = ws.items.counts()
-    pairs = int(ws.db.scalar("SELECT COUNT(*) FROM (SELECT DISTINCT user_id, item_id FROM interactions)"))
+    pairs = int(ws.db.scalar("SELECT COUNT(*) FROM (SELECT DISTINCT user_id, item_id FROM interactions) AS pairs"))
     n_users, n_items = ws.users.count(), ws.items.count()
     return WorkspaceStats(
         path=str(ws.root), schema_version=ws.db.version,
@@ -151,23 +181,57 @@ def workspace_stats(ws: Workspace) -> WorkspaceStats:
     )  # fmt: skip
 
 
+def holds_workspace(root: str | Path, db: str | None = None) -> bool:
+    """Whether `root` holds a workspace: its generec.db, or (PostgreSQL) users or items in the database."""
+    url = resolve_db(db)
+    if url == SQLITE:
+        return (Path(root) / DB_NAME).exists()
+    from generec.store.postgres import PostgresDatabase
+
+    database = PostgresDatabase(url)
+    try:
+        return bool(database.scalar("SELECT EXISTS (SELECT 1 FROM users) OR EXISTS (SELECT 1 FROM items)"))
+    finally:
+        database.close()
+
+
 @contextmanager
-def fresh_workspace(root: str | Path, overwrite: bool = False) -> Iterator[Workspace]:
+def _rows_replaced(ws: Workspace, overwrite: bool) -> Iterator[None]:
+    """A shared database's part of `fresh_workspace`: the block's rows in one transaction, which
+    first deletes the rows already there (only with `overwrite`)."""
+    with ws.db.transaction():
+        if not ws.is_empty() or ws.datasets.all():
+            if not overwrite:
+                raise WorkspaceError(f"{ws.db.name} already holds a workspace; pass --overwrite to replace it, or choose another --db")
+            ws.db.clear()
+        yield
+
+
+@contextmanager
+def fresh_workspace(root: str | Path, overwrite: bool = False, db: str | None = None) -> Iterator[Workspace]:
     """An empty workspace that appears at `root` only if the block succeeds.
 
     It is built beside `root` and renamed into place at the end, so a failed build leaves
-    `root` as it was. An existing workspace at `root` is an error unless `overwrite`.
+    `root` as it was. An existing workspace at `root` is an error unless `overwrite`. With a
+    PostgreSQL `db` (`resolve_db`'s way), the rows are written in one transaction that commits
+    only if the block succeeds, and `overwrite` replaces the rows already in that database.
     """
-    root = Path(root)
-    if (root / DB_NAME).exists() and not overwrite:
+    root, url = Path(root), resolve_db(db)
+    held = (root / DB_NAME).exists() or (url != SQLITE and (root / "media").is_dir())
+    if held and not overwrite:
         raise WorkspaceError(f"{root} already holds a workspace; pass --overwrite to replace it, or choose another --workspace")
-    if root.exists() and not (root / DB_NAME).exists() and any(root.iterdir()):
+    if root.exists() and not held and any(root.iterdir()):
         raise WorkspaceError(f"{root} is a non-empty directory that is not a workspace; refusing to write there")
     root.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.new-", dir=root.parent))
-    ws = Workspace.open(tmp, create=True)
     try:
-        yield ws
+        ws = Workspace.open(tmp, create=True, db=url)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    try:
+        with nullcontext() if url == SQLITE else _rows_replaced(ws, overwrite):
+            yield ws
     except BaseException:
         ws.close()
         shutil.rmtree(tmp, ignore_errors=True)

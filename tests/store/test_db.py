@@ -1,3 +1,6 @@
+"""The database layer: the engine-independent tests run on SQLite and PostgreSQL (`db_url`), the
+rest are about SQLite's file."""
+
 import sqlite3
 
 import pytest
@@ -5,38 +8,86 @@ import pytest
 from generec.errors import WorkspaceError
 from generec.store import schema
 from generec.store.db import Database
+from generec.store.postgres import PostgresDatabase
 from generec.types import User
 from generec.store.repositories import Users
 
 
-def test_new_database_is_at_current_schema(tmp_path):
-    db = Database(tmp_path / "g.db")
+def _open(db_url: str, tmp_path):
+    return Database(tmp_path / "g.db") if db_url == "sqlite" else PostgresDatabase(db_url)
+
+
+def _tables(db) -> set[str]:
+    if db.engine == "sqlite":
+        return {r[0] for r in db.query("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    return {r[0] for r in db.query("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")}
+
+
+def _columns(db, table: str) -> list[str]:
+    if db.engine == "sqlite":
+        return [r[1] for r in db.query(f"PRAGMA table_info({table})")]
+    rows = db.query("SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position", (table,))
+    return [r[0] for r in rows if r[0] != "rowid"]  # PostgreSQL's explicit insertion order
+
+
+def _indexes(db) -> set[str]:
+    if db.engine == "sqlite":
+        return {r[0] for r in db.query("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")}
+    return {r[0] for r in db.query("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND indexname NOT LIKE '%pkey'")}
+
+
+def _set_version(db, version: int) -> None:
+    if db.engine == "sqlite":
+        db.conn.execute(f"PRAGMA user_version = {version}")
+    else:
+        db.conn.execute("UPDATE schema_version SET version = ?", (version,))
+
+
+def test_new_database_is_at_current_schema(db_url, tmp_path):
+    db = _open(db_url, tmp_path)
     assert db.version == schema.SCHEMA_VERSION
-    tables = {r[0] for r in db.query("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert {"users", "items", "interactions", "instructions", "datasets"} <= tables
+    assert set(schema.TABLES) <= _tables(db)
+    db.close()
 
 
-def test_migration_is_applied_to_an_older_database(tmp_path, monkeypatch):
-    path = tmp_path / "g.db"
-    Database(path).close()  # at the current version
+def test_both_engines_have_the_same_schema(postgres, tmp_path):
+    lite, pg = Database(tmp_path / "g.db"), PostgresDatabase(postgres.new_database())
+    assert _tables(pg) - {"schema_version"} == _tables(lite) == set(schema.TABLES)
+    for table in schema.TABLES:
+        assert _columns(pg, table) == _columns(lite, table), table
+    assert _indexes(pg) == _indexes(lite)
+    lite.close(), pg.close()
+
+
+def test_migration_is_applied_to_an_older_database(db_url, tmp_path, monkeypatch):
+    _open(db_url, tmp_path).close()  # at the current version
     current = schema.SCHEMA_VERSION
-    monkeypatch.setattr(schema, "MIGRATIONS", schema.MIGRATIONS + ["ALTER TABLE users ADD COLUMN nickname TEXT;"])
     import generec.store.db as dbmod
+    import generec.store.postgres as pgmod
 
-    monkeypatch.setattr(dbmod, "MIGRATIONS", schema.MIGRATIONS)
-    monkeypatch.setattr(dbmod, "SCHEMA_VERSION", len(schema.MIGRATIONS))
-    db = Database(path)
+    monkeypatch.setattr(dbmod, "MIGRATIONS", schema.MIGRATIONS + ["ALTER TABLE users ADD COLUMN nickname TEXT;"])
+    monkeypatch.setattr(pgmod, "POSTGRES_MIGRATIONS", schema.POSTGRES_MIGRATIONS + ["ALTER TABLE users ADD COLUMN nickname TEXT;"])
+    for module in (dbmod, pgmod):
+        monkeypatch.setattr(module, "SCHEMA_VERSION", current + 1)
+    db = _open(db_url, tmp_path)
     assert db.version == current + 1
-    assert "nickname" in {r[1] for r in db.query("PRAGMA table_info(users)")}
+    assert "nickname" in _columns(db, "users")
+    db.close()
 
 
-def test_newer_database_is_refused(tmp_path):
-    path = tmp_path / "g.db"
-    conn = sqlite3.connect(path)
-    conn.execute(f"PRAGMA user_version = {schema.SCHEMA_VERSION + 1}")
-    conn.close()
-    with pytest.raises(WorkspaceError, match="newer than this generec"):
-        Database(path)
+def test_newer_database_is_refused(db_url, tmp_path):
+    db = _open(db_url, tmp_path)
+    _set_version(db, schema.SCHEMA_VERSION + 1)
+    db.close()
+    with pytest.raises(WorkspaceError, match=f"has schema version {schema.SCHEMA_VERSION + 1}, newer than this generec"):
+        _open(db_url, tmp_path)
+    if db_url == "sqlite":  # left as it was
+        assert sqlite3.connect(tmp_path / "g.db").execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION + 1
+    else:
+        import psycopg
+
+        with psycopg.connect(db_url) as conn:
+            assert conn.execute("SELECT version FROM schema_version").fetchall() == [(schema.SCHEMA_VERSION + 1,)]
 
 
 def test_failed_transaction_leaves_file_byte_identical(tmp_path):
@@ -71,11 +122,17 @@ def test_a_short_file_that_is_not_sqlite_is_refused_not_overwritten(tmp_path, da
     assert sorted(p.name for p in tmp_path.iterdir()) == ["g.db"]  # no journal either
 
 
-def test_a_version_1_database_gets_the_watermark_index(tmp_path):
-    path = tmp_path / "g.db"
-    conn = sqlite3.connect(path)
-    conn.executescript(schema.MIGRATIONS[0] + "PRAGMA user_version = 1;")
-    conn.close()
-    db = Database(path)
+def test_a_version_1_database_gets_the_watermark_index(db_url, tmp_path):
+    if db_url == "sqlite":
+        conn = sqlite3.connect(tmp_path / "g.db")
+        conn.executescript(schema.MIGRATIONS[0] + "PRAGMA user_version = 1;")
+        conn.close()
+    else:
+        import psycopg
+
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            conn.execute(schema.POSTGRES_MIGRATIONS[0] + "; CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (1);")
+    db = _open(db_url, tmp_path)
     assert db.version == schema.SCHEMA_VERSION
-    assert "items_watermark" in {r[0] for r in db.query("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert {"items_watermark", "interactions_event_id", "api_keys_user"} <= _indexes(db)
+    db.close()

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import make_video, snapshot
+from helpers import db_snapshot, make_video, snapshot
 from generec.config import MediaLimits
 from generec.store.importer import ImportConfig, import_data
 from generec.errors import InputError
@@ -72,10 +72,10 @@ def test_import_microlens_layout(workspace, tmp_path):
 
 
 def _bad(workspace, ip, xp, media=None, match="", **kw):
-    before = snapshot(workspace.root)
+    before = snapshot(workspace.root), db_snapshot(workspace)
     with pytest.raises(InputError, match=match) as info:
         import_data(workspace, ip, xp, media, **kw)
-    assert snapshot(workspace.root) == before
+    assert (snapshot(workspace.root), db_snapshot(workspace)) == before
     return str(info.value)
 
 
@@ -304,17 +304,17 @@ def test_table_that_is_a_directory(populated):
     _bad(ws, ip, xp, ip, match="media folder .* is not a directory")
 
 
-def test_import_waits_for_the_workspace_lock(populated):
+def test_import_waits_for_the_workspace_lock(populated, db_url):
     from generec.errors import WorkspaceError
     from generec.workspace import Workspace
 
     ws, (tmp_path, media, items, inter) = populated
     ip, xp = _write(tmp_path, pd.DataFrame({"item_id": ["n1"]}), pd.DataFrame({"user_id": ["u9"], "item_id": ["n1"], "timestamp": ["1"]}))
-    before = snapshot(ws.root)
-    with Workspace.open(ws.root) as other, other.lock("test"):  # another writer (its own open file)
+    before = snapshot(ws.root), db_snapshot(ws)
+    with Workspace.open(ws.root, db=db_url) as other, other.lock("test"):  # another writer (its own open file)
         with pytest.raises(WorkspaceError, match="is busy: another generec process"):
             import_data(ws, ip, xp, config=ImportConfig(lock_timeout_s=0.3))
-    assert snapshot(ws.root) == before
+    assert (snapshot(ws.root), db_snapshot(ws)) == before
     assert import_data(ws, ip, xp).n_items == 1  # free again
 
 

@@ -18,6 +18,7 @@ from generec.cli import instructor  # noqa: F401
 from generec.cli import creator  # noqa: F401
 from generec.cli import fidelity  # noqa: F401
 from generec.cli import serving  # noqa: F401
+from generec.cli import batch  # noqa: F401
 # isort: on
 
 __all__ = ["app", "bench_app", "data_app", "edit_app", "evaluate_app", "main"]

@@ -24,7 +24,7 @@ from rich.table import Table
 from rich.text import Text
 
 from generec.errors import GenerecError, describe_os_error
-from generec.workspace import Workspace, default_path
+from generec.workspace import Workspace, default_path, resolve_db
 
 # help texts are shown as written (no Rich markup), so "[default: ...]" is not taken for a tag; the
 # mode set here is used by every sub-command
@@ -76,8 +76,12 @@ _state = {"debug": False}
 @app.callback()
 def _global_options(
     debug: Annotated[bool, typer.Option("--debug", envvar="GENEREC_DEBUG", help="On an error, also print the Python traceback.")] = False,
+    db: Annotated[Optional[str], typer.Option("--db", envvar="GENEREC_DB", show_default=False,
+                                              help="Where the workspace's rows live: a postgresql://user@host/dbname URL (shared by the nodes that mount the workspace directory), or sqlite (its own generec.db) [default: sqlite].")] = None,
 ) -> None:
     _state["debug"] = debug
+    if db is not None:
+        os.environ["GENEREC_DB"] = resolve_db(db)  # every workspace this process opens, and its children (`serve --workers`)
 
 
 def _debug() -> bool:

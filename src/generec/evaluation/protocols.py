@@ -6,7 +6,6 @@ import datetime
 import json
 import os
 import platform
-import sqlite3
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -22,7 +21,7 @@ from generec.retrieval import RETRIEVERS
 from generec.retrieval.base import Retriever
 from generec.retrieval.data import InteractionData, Split, make_split
 from generec.retrieval.trainer import tune_and_fit
-from generec.workspace import DB_NAME, Workspace
+from generec.workspace import DB_NAME, SQLITE, Workspace
 
 Progress = Callable[[str, int, int], None]
 
@@ -104,13 +103,11 @@ def catalogue_without_look_tags(ws: Workspace) -> Iterator[Workspace]:
     with tempfile.TemporaryDirectory(prefix="generec-no-look-tags-") as tmp:
         root = Path(tmp) / "ws"
         root.mkdir()
-        with sqlite3.connect(root / DB_NAME) as dst:
-            ws.db.conn.backup(dst)
-        dst.close()
+        ws.db.copy_to(root / DB_NAME)  # an SQLite copy, whichever engine `ws` is on
         for shared in ("media", "features", "oracle"):
             if (ws.root / shared).exists():
                 os.symlink((ws.root / shared).resolve(), root / shared)
-        view = Workspace.open(root)
+        view = Workspace.open(root, db=SQLITE)
         try:
             rows = view.db.query("SELECT id, tags FROM items")
             with view.db.transaction() as conn:

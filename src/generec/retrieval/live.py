@@ -15,6 +15,7 @@ rank alike. Everything else is the wrapped model's (`data_`, `name`, `score`, ..
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,6 +45,8 @@ class LiveRetriever:
         self._parents: dict[str, str | None] = {}
         self._fresh: dict[str, tuple[int, frozenset[int], frozenset[int], int]] = {}  # per user: (last row read, +, −, events)
         self._lock = threading.Lock()
+        self._memo: OrderedDict[tuple, tuple] = OrderedDict()  # (user, events, exclude_seen) -> _scores
+        self._memo_size = max(4, min(1024, (64 << 20) // (4 * max(1, model.data_.n_items))))  # at most ~64 MB of scores
 
     def __getattr__(self, name: str):
         return getattr(self.model, name)
@@ -87,23 +90,41 @@ class LiveRetriever:
         return Fresh(state[1], state[2], state[3])
 
     def recommend(self, user_id: str, k: int = 10, exclude_seen: bool = True, constraints: Constraints | None = None) -> Recommendation:
-        # 1. nothing new for the user: the model's own ranking
-        fresh = self.fresh(user_id)
-        if not fresh.positives and not fresh.negatives:
+        self.model._check_k(k)
+        scores, seen, note = self._scores(user_id, self.fresh(user_id), exclude_seen)
+        if scores is None:  # a user the model cannot score: its own popularity fallback
             return self.model.recommend(user_id, k, exclude_seen, constraints)
-        # 2. fold in: trained positives ∪ new positives − rejected
+        return Recommendation(user_id, self.model._rank(scores, k, seen, constraints), self.model.name, fallback=note)
+
+    def _scores(self, user_id: str, fresh: Fresh, exclude_seen: bool) -> tuple[np.ndarray | None, np.ndarray | None, str | None]:
+        """The user's scores over the catalogue, what to leave out, and a fallback note; memoised
+        per (user, feedback state), since one feed ranks the same user several times."""
+        key = (user_id, fresh.events, exclude_seen)
+        with self._lock:
+            if key in self._memo:
+                self._memo.move_to_end(key)
+                return self._memo[key]
         data = self.model.data_
         row = data.user_index.get(user_id)
-        trained = set(data.matrix.indices[data.matrix.indptr[row] : data.matrix.indptr[row + 1]].tolist()) if row is not None else set()
-        liked = (trained | fresh.positives) - fresh.negatives
-        if not liked:  # only rejections: the popularity ranking without them
-            scores, note = self.model.popularity_.copy(), f"popularity, less {len(fresh.negatives)} rejected item(s)"
+        trained = data.matrix.indices[data.matrix.indptr[row] : data.matrix.indptr[row + 1]] if row is not None else np.zeros(0, np.int64)
+        if not fresh.positives and not fresh.negatives:
+            # 1. nothing new for the user: the model's own ranking
+            if len(trained) == 0:
+                out = (None, None, None)
+            else:
+                out = (self.model.score_users(np.array([row]))[0], trained if exclude_seen else None, None)
         else:
-            vector = self.model.fold_in_vector(np.array(sorted(liked), np.int64))
-            scores = self.model.scores_from_vectors(vector[None, :])[0]
-            note = None
-        # 3. rank without what the user saw, liked or rejected
-        seen = np.array(sorted((trained | fresh.positives if exclude_seen else set()) | fresh.negatives), np.int64)
-        ranked = self.model._rank(scores, k, seen, constraints)
-        rec = Recommendation(user_id, ranked, self.model.name, fallback=note)
-        return rec
+            # 2. fold in: trained positives ∪ new positives − rejected
+            liked = (set(trained.tolist()) | fresh.positives) - fresh.negatives
+            if not liked:  # only rejections: the popularity ranking without them
+                scores, note = self.model.popularity_.copy(), f"popularity, less {len(fresh.negatives)} rejected item(s)"
+            else:
+                scores, note = self.model.scores_from_vectors(self.model.fold_in_vector(np.array(sorted(liked), np.int64))[None, :])[0], None
+            # 3. rank without what the user saw, liked or rejected
+            seen = np.array(sorted((set(trained.tolist()) | fresh.positives if exclude_seen else set()) | fresh.negatives), np.int64)
+            out = (scores, seen, note)
+        with self._lock:
+            self._memo[key] = out
+            while len(self._memo) > self._memo_size:
+                self._memo.popitem(last=False)
+        return out

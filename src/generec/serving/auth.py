@@ -4,7 +4,7 @@
   looked up by its SHA-256 (`store/api_keys.py`). Keys are never read from URLs.
 - The page signs in once with its key (`POST /v1/session`) and gets an HttpOnly, SameSite=Strict
   cookie `generec_session` = `<role>.<user>.<expiry>.<HMAC-SHA256>`, signed with the workspace's
-  session secret (`keys/session.key`, made on first start and shared by every worker), so that
+  session secret (`service/session.key`, apart from the C2PA signing keys in `keys/`, made on first start and shared by every worker), so that
   `<video src>` requests, which cannot carry headers, are authenticated without a key in the URL.
 - A token bucket per principal bounds its request rate (429 with Retry-After).
 """
@@ -31,7 +31,7 @@ SESSION_S = 12 * 3600
 def session_secret(ws: Workspace) -> bytes:
     """The workspace's cookie-signing secret (32 random bytes), made once with O_EXCL so that
     workers starting together agree on it."""
-    path = ws.path("keys") / "session.key"
+    path = ws.path("service") / "session.key"
     path.parent.mkdir(exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -21,8 +21,7 @@ class _StoreCollector:
 
     def collect(self):
         items = GaugeMetricFamily("generec_items", "Items in the store by origin and fidelity decision", labels=["origin", "decision"])
-        rows = self.ws.db.query("SELECT origin, COALESCE(json_extract(fidelity, '$.decision'), 'none'), COUNT(*) FROM items GROUP BY 1, 2")
-        for origin, decision, n in rows:
+        for origin, decision, n in self.ws.items.decisions():
             items.add_metric([origin, decision], n)
         yield items
         events = GaugeMetricFamily("generec_events", "Interactions in the log by event", labels=["event"])

@@ -75,10 +75,12 @@ def item_urls(item: Item) -> dict[str, str | None]:
 
 
 def feed_json(ws, feed) -> dict[str, Any]:
-    entries = []
+    from generec.instructor.catalogue import catalogue_items
+
+    catalogue, entries = catalogue_items(ws), []
     for n, e in enumerate(feed.items, 1):
-        item = ws.items.get(e.item_id)
-        parent = ws.items.get(item.parent_id) if item.parent_id else None
+        item = catalogue.get(e.item_id) or ws.items.get(e.item_id)
+        parent = (catalogue.get(item.parent_id) or ws.items.get(item.parent_id)) if item.parent_id else None
         entries.append({
             "position": n, "item_id": item.id, "way": e.way, "origin": str(item.origin), "label": e.label or label_of(item),
             "reason": e.reason, "title": item.title, "tags": list(item.tags),

@@ -7,9 +7,13 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from generec.errors import WorkspaceError, os_reason
 from generec.store.schema import MIGRATIONS, SCHEMA_VERSION
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite 3 database file
@@ -43,8 +47,14 @@ class Database:
     process, write transactions take one lock: one writer path, no busy waits between threads;
     between processes (service workers, a CLI beside the service) SQLite's busy timeout
     serialises them.
+
+    `store.postgres.PostgresDatabase` has the same interface; the repositories' SQL (`?`
+    placeholders) runs on both, and the few words that differ come from the class attributes
+    and methods below (`json_text`, `log_order`).
     """
 
+    engine = "sqlite"
+    IntegrityError = sqlite3.IntegrityError  # what a violated constraint raises
     BUSY_TIMEOUT_MS = 30_000
 
     def __init__(self, path: str | Path, lock: Callable[[], AbstractContextManager] | None = None) -> None:
@@ -102,8 +112,31 @@ class Database:
         return self._connect()
 
     @property
+    def name(self) -> str:
+        """Where the data is, for messages."""
+        return str(self.path)
+
+    @property
     def version(self) -> int:
         return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+
+    @staticmethod
+    def json_text(column: str, key: str) -> str:
+        """SQL for the text at `key` of the JSON object in `column`."""
+        return f"json_extract({column}, '$.{key}')"
+
+    def log_order(self, conn: sqlite3.Connection) -> None:
+        """Called in a transaction before it appends to the interaction log, so that row ids
+        commit in id order (a reader that follows the log by id misses no row). SQLite's writers
+        are serial already."""
+
+    def copy_to(self, path: str | Path) -> None:
+        """A consistent SQLite copy of the whole database at `path` (SQLite's backup API)."""
+        dst = sqlite3.connect(path)
+        try:
+            self.conn.backup(dst)
+        finally:
+            dst.close()
 
     def migrate(self, lock: Callable[[], AbstractContextManager] | None = None) -> None:
         """Bring the schema to `SCHEMA_VERSION`, one migration per transaction."""
@@ -160,6 +193,12 @@ class Database:
     def scalar(self, sql: str, params: tuple | dict = ()) -> object:
         row = self.conn.execute(sql, params).fetchone()
         return None if row is None else row[0]
+
+    def frame(self, sql: str, params: tuple | dict = ()) -> pd.DataFrame:
+        """A query's rows as a DataFrame (pandas' own SQLite reader, its fastest path)."""
+        import pandas as pd
+
+        return pd.read_sql_query(sql, self.conn, params=params)
 
     def integrity(self) -> str:
         """`PRAGMA integrity_check`: "ok", or the problems SQLite found."""

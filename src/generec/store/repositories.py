@@ -1,7 +1,8 @@
 """Repositories: typed reads and writes of one table each.
 
 Writes of many rows take the caller's transaction (`db.transaction()`), so that a whole import
-commits or rolls back as one.
+commits or rolls back as one. The SQL is one for SQLite and PostgreSQL (`db.Database`,
+`postgres.PostgresDatabase`): `?` placeholders, the few differing words from the database object.
 """
 
 from __future__ import annotations
@@ -97,6 +98,17 @@ class Items:
         rows = self.db.query(f"SELECT {_ITEM_COLUMNS} FROM items WHERE parent_id = ? ORDER BY rowid", (parent_id,))
         return [_item_from_row(row) for row in rows]
 
+    def children_of(self, parent_ids: Sequence[str]) -> dict[str, list[Item]]:
+        """`children` for several parents in one query: parent id -> its items, oldest first."""
+        out: dict[str, list[Item]] = {}
+        for start in range(0, len(parent_ids), 900):
+            chunk = list(parent_ids[start : start + 900])
+            marks = ", ".join("?" * len(chunk))
+            for row in self.db.query(f"SELECT {_ITEM_COLUMNS} FROM items WHERE parent_id IN ({marks}) ORDER BY rowid", tuple(chunk)):
+                item = _item_from_row(row)
+                out.setdefault(item.parent_id, []).append(item)
+        return out
+
     def existing(self, ids: Sequence[str]) -> set[str]:
         """Which of `ids` are already stored."""
         found: set[str] = set()
@@ -120,11 +132,17 @@ class Items:
 
     def review_queue(self) -> list[Item]:
         """AI items flagged by the fidelity policy and not yet reviewed, oldest first."""
+        decision, review = self.db.json_text("fidelity", "decision"), self.db.json_text("fidelity", "review")
         rows = self.db.query(
-            f"SELECT {_ITEM_COLUMNS} FROM items WHERE origin != 'human' AND json_extract(fidelity, '$.decision') = 'flag' "
-            "AND json_extract(fidelity, '$.review') = 'pending' ORDER BY rowid"
+            f"SELECT {_ITEM_COLUMNS} FROM items WHERE origin != 'human' AND {decision} = 'flag' "
+            f"AND {review} = 'pending' ORDER BY rowid"
         )
         return [_item_from_row(row) for row in rows]
+
+    def decisions(self) -> list[tuple[str, str, int]]:
+        """(origin, fidelity decision or "none", items), for every pair that occurs."""
+        decision = self.db.json_text("fidelity", "decision")
+        return [tuple(r) for r in self.db.query(f"SELECT origin, COALESCE({decision}, 'none'), COUNT(*) FROM items GROUP BY 1, 2")]
 
     def count(self) -> int:
         return int(self.db.scalar("SELECT COUNT(*) FROM items"))
@@ -175,6 +193,7 @@ class Interactions:
             (i.user_id, i.item_id, i.ts, str(i.event), i.value, i.source) for i in interactions
         ]
         with self.db.transaction() as conn:
+            self.db.log_order(conn)
             conn.executemany(
                 "INSERT INTO interactions (user_id, item_id, ts, event, value, source) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
@@ -190,13 +209,12 @@ class Interactions:
         Rows must already be valid (known user and item): only a repeated event id is skipped."""
         rows = [(i.user_id, i.item_id, i.ts, str(i.event), i.value, i.source, i.event_id) for i in interactions]
         with self.db.transaction() as conn:
-            before = conn.total_changes
-            conn.executemany(
+            self.db.log_order(conn)
+            stored = conn.executemany(
                 "INSERT INTO interactions (user_id, item_id, ts, event, value, source, event_id) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) WHERE event_id IS NOT NULL DO NOTHING",
                 rows,
-            )
-            stored = conn.total_changes - before
+            ).rowcount if rows else 0
         return stored, len(rows) - stored
 
     def since(self, user_id: str, after_id: int = 0) -> list[tuple[int, Interaction]]:
@@ -217,7 +235,7 @@ class Interactions:
         if events:
             sql += f" WHERE event IN ({', '.join('?' * len(events))})"
             params = tuple(str(e) for e in events)
-        return pd.read_sql_query(sql + " ORDER BY ts, id", self.db.conn, params=params)
+        return self.db.frame(sql + " ORDER BY ts, id", params)
 
     def for_user(self, user_id: str, feedback_only: bool = False, last: int | None = None) -> list[Interaction]:
         """The user's events by time; `feedback_only`: without impressions (an index holds those
