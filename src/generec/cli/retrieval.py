@@ -18,7 +18,7 @@ from generec.datasets import BUILDERS, LOADERS
 from generec.errors import InputError
 from generec.registry import resolve
 from generec.types import Origin
-from generec.workspace import Workspace, fresh_workspace
+from generec.workspace import Workspace, fresh_workspace, holds_workspace
 
 
 DEFAULT_MODELS = ("mostpop", "itemknn", "ease", "bpr", "lightgcn", "multimodal", "implicit-als", "implicit-bpr")
@@ -214,25 +214,46 @@ def evaluate_retrieval(
     _report_bench(ws, bench, json_out, "evaluate-retrieval")
 
 
+_ANN_ONLY = ("dim", "queries", "k", "index", "nprobe", "ef_search")
+_DATASET_ONLY = ("dataset", "models", "splits", "budget", "size", "workspace")
+
+
 @bench_app.command("retrieval")
 @handle_errors
 def bench_retrieval_cmd(
+    ctx: typer.Context,
     dataset: Annotated[str, typer.Option(help="movielens-100k or microvideo.")] = "movielens-100k",
     models: Annotated[str, typer.Option(help="Comma-separated retrievers.")] = ",".join(DEFAULT_MODELS),
     splits: Annotated[Optional[str], typer.Option(help="Comma-separated splits [default: temporal,random for movielens-100k; microvideo for microvideo].")] = None,
     budget: Annotated[int, typer.Option(help="Configurations per model, the same for every model and baseline.")] = 8,
     size: Annotated[Size, typer.Option(help="Benchmark size when the microvideo workspace must be built.")] = Size.default,
-    latency_items: Annotated[int, typer.Option(help="Also time recommend() over a synthetic catalogue of this many items (0: skip).")] = 10_000,
+    latency_items: Annotated[int, typer.Option(help="Also time recommend() over a synthetic catalogue of this many items (0: skip); with --ann, the catalogue's size.")] = 10_000,
+    ann: Annotated[bool, typer.Option("--ann", help="Instead: exact against approximate (FAISS) recommend latency and recall@k over a clustered synthetic factor model of --latency-items items; no data set, nothing written.")] = False,
+    dim: Annotated[Optional[int], typer.Option("--dim", help="--ann: factor dimension [default: 64].", show_default=False)] = None,
+    queries: Annotated[Optional[int], typer.Option("--queries", help="--ann: timed recommend calls, one user each [default: 1000].", show_default=False)] = None,
+    k: Annotated[Optional[int], typer.Option("-k", "--k", help="--ann: items per recommendation [default: 10].", show_default=False)] = None,
+    index: Annotated[Optional[str], typer.Option("--index", help="--ann: comma-separated approximate indexes, ivf-flat and/or hnsw [default: ivf-flat].", show_default=False)] = None,
+    nprobe: Annotated[Optional[str], typer.Option("--nprobe", help="--ann: comma-separated IVF cells to scan [default: 16,32,64,128,256].", show_default=False)] = None,
+    ef_search: Annotated[Optional[str], typer.Option("--ef-search", help="--ann: comma-separated HNSW search queue lengths [default: 32,64,128,256].", show_default=False)] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     workspace: Annotated[Optional[Path], typer.Option("--workspace", "-w", help="Workspace holding the data set [default: bench/DATASET, created if missing].")] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Train every model and the implicit baselines in one run; print one table, write JSON to reports/."""
+    """Train every model and the implicit baselines in one run; print one table, write JSON to reports/. With --ann: retrieval latency at catalogue scale, exact against approximate."""
     from generec.datasets.microvideo import SIZES
     from generec.evaluation.protocols import bench_retrieval
     from generec.retrieval import RETRIEVERS
 
-    # 1. check inputs
+    # 1. check inputs: the two benchmarks take different options
+    given = {name for name in (*_ANN_ONLY, *_DATASET_ONLY) if getattr(ctx.get_parameter_source(name), "name", "DEFAULT") != "DEFAULT"}  # typer's own click
+    if ann:
+        if wrong := sorted(given & set(_DATASET_ONLY)):
+            raise InputError(f"{_options(wrong)} to the data-set benchmark, not to --ann")
+        _bench_ann(latency_items, 64 if dim is None else dim, 1000 if queries is None else queries, 10 if k is None else k,
+                   index or "ivf-flat", nprobe or "16,32,64,128,256", ef_search or "32,64,128,256", seed, json_out)  # fmt: skip
+        return
+    if wrong := sorted(given & set(_ANN_ONLY)):
+        raise InputError(f"{_options(wrong)} to --ann only (the approximate-index latency benchmark); add --ann")
     names = [m.strip() for m in models.split(",") if m.strip()]
     for name in names:
         RETRIEVERS[name]
@@ -242,7 +263,7 @@ def bench_retrieval_cmd(
     root = workspace if workspace is not None else Path("bench") / dataset
     with progress_bar(quiet=json_out) as update:
         # 2. the data set's workspace, made if missing
-        if not (root / "generec.db").exists():
+        if not holds_workspace(root):
             with fresh_workspace(root) as ws:
                 if dataset == "movielens-100k":
                     resolve(LOADERS[dataset])(ws)
@@ -252,3 +273,46 @@ def bench_retrieval_cmd(
         # 3. the benchmark
         bench = bench_retrieval(ws, dataset, split_names, names, budget, seed, latency_items, features=_features_for(ws, update), progress=update)
     _report_bench(ws, bench, json_out, f"bench-retrieval-{dataset}")
+
+
+def _options(names: list[str]) -> str:
+    flags = ["-k" if n == "k" else "--" + n.replace("_", "-") for n in names]
+    return f"{', '.join(flags)} " + ("applies" if len(flags) == 1 else "apply")
+
+
+def _ints(option: str, text: str) -> list[int]:
+    try:
+        return [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise InputError(f"{option} must be comma-separated integers, got {text!r}") from None
+
+
+def _bench_ann(n_items: int, dim: int, queries: int, k: int, index: str, nprobe: str, ef_search: str, seed: int, json_out: bool) -> None:
+    """`bench retrieval --ann`: recommend latency and recall@k, exact against approximate."""
+    from generec.evaluation.ann_latency import bench_ann_latency, check_inputs, first_meeting
+
+    # 1. check inputs before any work
+    kinds = [v.strip() for v in index.split(",") if v.strip()]
+    nprobes, ef_searches = _ints("--nprobe", nprobe), _ints("--ef-search", ef_search)
+    check_inputs(n_items, dim, queries, k, nprobes, ef_searches, kinds)
+    # 2. the benchmark
+    with progress_bar(quiet=json_out) as update:
+        bench = bench_ann_latency(n_items, dim, queries, k, seed, kinds, nprobes, ef_searches, progress=update)
+    best = first_meeting(bench)
+    # 3. report
+    if json_out:
+        _print_json({**dataclasses.asdict(bench), "target": {"p50_ms": 10.0, f"recall@{k}": 0.95, "met_by": dataclasses.asdict(best) if best else None}})
+        return
+    table = Table(title=f"recommend over {n_items:,} synthetic items (dim {dim}, {bench.clusters:,} clusters, ~{bench.seen_per_user} seen a user), {queries:,} queries, k={k}, "
+                        f"seed {seed}; queries on {bench.query_threads} thread, builds on {bench.build_threads}; {lit(bench.machine)}", title_justify="left")  # fmt: skip
+    for col in ("method", "params", "p50 ms", "p99 ms", "mean ms", f"recall@{k}", "build s", "index MB"):
+        table.add_column(col, justify="left" if col in ("method", "params") else "right")
+    for r in bench.rows:
+        table.add_row(lit(r.method), lit(", ".join(f"{n}={v}" for n, v in r.params.items())), f"{r.p50_ms:.2f}", f"{r.p99_ms:.2f}", f"{r.mean_ms:.2f}", f"{r.recall:.4f}",
+                      f"{r.build_seconds:.1f}", f"{r.memory_mb:.0f}")  # fmt: skip
+    out.print(table)
+    target = f"p50 < 10 ms at recall@{k} >= 0.95"
+    if best:
+        out.print(f"{target}: met by {lit(best.method)} {lit(best.params)} (p50 {best.p50_ms:.2f} ms, recall {best.recall:.4f}); peak memory {bench.peak_rss_mb:,.0f} MB")
+    else:
+        out.print(f"{target}: not met by any setting tried; peak memory {bench.peak_rss_mb:,.0f} MB")
