@@ -124,3 +124,10 @@ def test_edit_output_shows_brackets_as_written(tagless_tables, tmp_path):
     run = generec("edit", "cover", "-u", "ann", "-i", "v2", "--instruction", "a [b]warm[/b] cover [x]", "-w", root)
     assert run.returncode == 0, run.stderr
     assert f"  video: {root}" in run.stdout and f"  cover: {root}" in run.stdout, run.stdout
+
+
+def test_bench_editor_refuses_an_unknown_backend(tmp_path):
+    run = generec("bench", "editor", "--backends", "torch,tensorrt", "-w", tmp_path / "none")
+    assert run.returncode == 1 and run.stdout == ""
+    assert "ImageEncoderConfig.backend: expected one of torch, onnx, onnx-int8, found 'tensorrt'" in run.stderr
+    assert "Traceback" not in run.stderr and not (tmp_path / "none").exists()

@@ -23,6 +23,10 @@ the decoded frame, and brightness and sharpness from the luma plane itself (yuv4
 other formats: a gray copy from swscale). Small frames are kept as decoded and only the chosen
 keyframes become RGB; larger ones shrink (swscale, area) to the encoder's square at once. The pass also checks
 the file's packets and measures its duration and rotation (`DecodePass`), so there is no separate probe.
+
+Many videos (`keyframes_many`): the decode passes run on a producer thread a few videos ahead
+(`prefetch.py`) while the keyframes found so far are encoded in batches across videos, so the
+decoder and the network share two cores instead of taking turns.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from contextlib import closing
 from dataclasses import asdict, dataclass
 from collections.abc import Callable
 from pathlib import Path
@@ -38,12 +43,14 @@ import av
 import cv2
 import numpy as np
 
+from generec.editor.prefetch import prefetch
 from generec.encoders.cache import FeatureCache
 from generec.encoders.image import IMAGE_SIZE, ImageEncoder, centre_square
 from generec.errors import InputError, MediaError
 from generec.media.video import NO_LIMITS, DecodePass, FrameConverter, apply_rotation, luma_plane, probe
 
 KEYFRAMES_VERSION = 2  # 2: luma-plane brightness and sharpness, swscale thumbnails
+PREFETCH_VIDEOS = 16  # decode passes done ahead of the encoder: more than one batch of keyframes
 _KEEP_PIXELS = 640 * 640  # frames up to this size are kept whole until the keyframes are known
 
 
@@ -268,10 +275,13 @@ def keyframes_many(
     cache: FeatureCache | None,
     config: KeyframeConfig | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    overlap: bool = True,
 ) -> list[Keyframes]:
     """Keyframes of many videos through the cache; the uncached ones are scanned one by one and
-    their keyframes encoded in batches of the encoder's batch size (batching halves the cost of
-    encoding on a CPU against a few frames per call)."""
+    their keyframes encoded in batches of the encoder's batch size (batching halves torch's cost
+    of encoding on a CPU against a few frames per call; ONNX Runtime's batches are small). With
+    `overlap`, the scans run on a producer thread while the encoder works (same results, same
+    order)."""
     cfg = config or KeyframeConfig()
     what = f"keyframes-{cfg.digest()}"
     out: list[Keyframes | None] = [None] * len(paths)
@@ -289,16 +299,28 @@ def keyframes_many(
             out[k] = kf
         pending.clear()
 
-    for k, (path, digest) in enumerate(zip(paths, digests)):
+    # 1. cached videos
+    todo = []
+    for k, digest in enumerate(digests):
         cached = cache.get(digest, encoder.version, what) if cache is not None else None
         if cached is not None:
             out[k] = Keyframes.unpack(cached)
         else:
-            pending.append((k, _prepare(Path(path), cfg)))
-            if sum(len(p.times) for _, p in pending) >= encoder.config.batch_size:
+            todo.append(k)
+    done = len(paths) - len(todo)
+    if progress and done:
+        progress("keyframes", done, len(paths))
+    # 2. decode passes (on the producer thread with `overlap`) -> keyframes encoded in batches
+    prepare = lambda k: _prepare(Path(paths[k]), cfg)  # noqa: E731
+    scans = prefetch(prepare, todo, PREFETCH_VIDEOS) if overlap and len(todo) > 1 else (prepare(k) for k in todo)
+    with closing(scans):  # an error here stops the producer at once
+        for k, p in zip(todo, scans):
+            pending.append((k, p))
+            if sum(len(q.times) for _, q in pending) >= encoder.batch_size:
                 flush()
-        if progress:
-            progress("keyframes", k + 1, len(paths))
+            done += 1
+            if progress:
+                progress("keyframes", done, len(paths))
     if pending:
         flush()
     return out  # type: ignore[return-value]

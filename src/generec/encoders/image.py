@@ -14,6 +14,13 @@ match the layers' running statistics far better than with the torchvision ImageN
 (stem: mean |log var ratio| 0.34 against 1.25), and top-1 on chelsea (a cat) is "Egyptian cat",
 on coffee "espresso" (p = 0.94). Square crop beat squashing the whole image and TF's 0.875 crop
 on a dozen labelled photos.
+
+Backends (`ImageEncoderConfig.backend`): "onnx" (the default) runs the module exported to ONNX
+on ONNX Runtime, features and logits equal to torch's within 1e-4 (measured max 1.5e-5), so it
+shares torch's version and feature caches, at about twice torch's speed on a CPU; "torch" runs
+the module eagerly; "onnx-int8" runs a statically quantized copy, faster again, whose features
+differ (mean cosine 0.975 to fp32 on the benchmark's keyframes), so it has a version of its own.
+See `onnx_backend.py` and docs/BENCHMARKS.md, "Encoder backends (issue 14)".
 """
 
 from __future__ import annotations
@@ -28,7 +35,8 @@ import torch
 from PIL import Image
 
 from generec.encoders.efficientnet import EfficientNetLite, efficientnet_lite0, fuse_batchnorm
-from generec.errors import InputError
+from generec.encoders.onnx_backend import OnnxLite0
+from generec.errors import InputError, UnknownNameError
 
 PREPROCESS_VERSION = 1
 IMAGE_SIZE = 224
@@ -37,12 +45,30 @@ NUM_CLASSES = 1000
 CLASS_NAMES_FILE = Path(__file__).with_name("imagenet_classes.txt")
 _MEAN, _STD = 127.0, 128.0
 
+# backend -> (ONNX precision or None for eager torch, suffix of the encoder version)
+BACKENDS: dict[str, tuple[str | None, str]] = {"torch": (None, ""), "onnx": ("fp32", ""), "onnx-int8": ("int8", "-int8")}
+# frames per ONNX Runtime call: unlike torch, ORT runs fastest at small batches on a CPU (one thread,
+# 2026-12-04: 5.9 ms/frame int8 and 11.1 fp32 at 4 frames, 6.4-8.1 and 11.9-14.5 at 32)
+ONNX_RUN_BATCH = 4
+
 
 @dataclass(frozen=True)
 class ImageEncoderConfig:
     batch_size: int = 32
     device: str = "cpu"
-    num_threads: int = 0  # torch intra-op threads while encoding; 0 keeps torch's default
+    num_threads: int = 0  # intra-op threads while encoding (torch's or ONNX Runtime's); 0: torch's current count
+    backend: str = "onnx"  # "torch" | "onnx" | "onnx-int8", see BACKENDS (onnx: same features as torch, faster)
+
+    def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise UnknownNameError(
+                f"ImageEncoderConfig.backend: expected one of {', '.join(BACKENDS)}, found {self.backend!r}"
+            )
+        if BACKENDS[self.backend][0] is not None and self.device != "cpu":
+            raise InputError(
+                f"ImageEncoderConfig.device: the {self.backend} backend runs on 'cpu' (backend 'torch' runs on "
+                f"others), found {self.device!r}"
+            )
 
 
 @dataclass
@@ -96,18 +122,32 @@ def preprocess(image: np.ndarray, size: int = IMAGE_SIZE) -> np.ndarray:
 
 class ImageEncoder:
     """EfficientNet-Lite0 with its shipped ImageNet weights (batch norms folded into the
-    convolutions for speed); weights load on first use or on `load()`."""
+    convolutions for speed); weights load on first use or on `load()`. The torch module is
+    always at hand (`model`, e.g. for its classifier); the ONNX backends encode with a session."""
 
     def __init__(self, config: ImageEncoderConfig | None = None, weights: str | Path | None = None):
         self.config = config or ImageEncoderConfig()
         self.weights = weights
         self._model: EfficientNetLite | None = None
+        self._onnx: OnnxLite0 | None = None
         self._lock = threading.Lock()
 
     @property
     def version(self) -> str:
-        """Names the network and the preprocessing; part of every feature-cache key."""
-        return f"efficientnet-lite0-p{PREPROCESS_VERSION}"
+        """Names the network, the preprocessing and (when features differ) the backend; part of
+        every feature-cache key."""
+        return f"efficientnet-lite0-p{PREPROCESS_VERSION}{BACKENDS[self.config.backend][1]}"
+
+    @property
+    def backend(self) -> str:
+        return self.config.backend
+
+    @property
+    def batch_size(self) -> int:
+        """Frames per network call: `config.batch_size`, at most ONNX_RUN_BATCH on an ONNX backend."""
+        if BACKENDS[self.config.backend][0] is None:
+            return self.config.batch_size
+        return min(self.config.batch_size, ONNX_RUN_BATCH)
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -134,18 +174,34 @@ class ImageEncoder:
         return device
 
     def load(self) -> ImageEncoder:
-        """Load the weights now (InputError when the weights package is missing); returns self."""
+        """Load the backend now (InputError when the weights package is missing; the ONNX
+        backends export into the per-user cache on first use); returns self."""
+        precision = BACKENDS[self.config.backend][0]
+        if precision is None:
+            self._load_torch()
+            return self
+        with self._lock:
+            if self._onnx is None:
+                self._onnx = OnnxLite0(precision, IMAGE_SIZE, self.config.num_threads, self.weights).load()
+        return self
+
+    def _load_torch(self) -> EfficientNetLite:
         with self._lock:
             if self._model is None:
                 self._model = fuse_batchnorm(efficientnet_lite0(self.weights)).to(self.device)
-        return self
+            return self._model
 
     @property
     def model(self) -> EfficientNetLite:
-        if self._model is None:
-            self.load()
-        assert self._model is not None
-        return self._model
+        """The torch module (loaded on first use whatever the backend)."""
+        return self._model if self._model is not None else self._load_torch()
+
+    def _run_torch(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        model, device = self.model, self.device
+        with torch.inference_mode():
+            f = model.forward_features(torch.from_numpy(x).to(device))  # (B, 1280)
+            z = model.classify(f)  # (B, 1000)
+        return f.float().cpu().numpy(), z.float().cpu().numpy()
 
     def encode(self, images: list[np.ndarray]) -> ImageEmbedding:
         """RGB uint8 images of any size -> features (N, 1280) and logits (N, 1000), float32."""
@@ -158,20 +214,20 @@ class ImageEncoder:
         logits = np.zeros((len(images), NUM_CLASSES), np.float32)
         if not images:
             return ImageEmbedding(features, logits)
-        model, device = self.model, self.device
+        if self._onnx is None and BACKENDS[self.config.backend][0] is not None:
+            self.load()
+        run = self._onnx if self._onnx is not None else self._run_torch
         # 2. encode batch by batch
         threads = torch.get_num_threads()
-        if self.config.num_threads > 0:
+        if self.config.num_threads > 0 and self._onnx is None:
             torch.set_num_threads(self.config.num_threads)
         try:
-            with torch.inference_mode():
-                for start in range(0, len(images), self.config.batch_size):
-                    batch = images[start : start + self.config.batch_size]
-                    x = torch.from_numpy(np.stack([preprocess(im) for im in batch])).to(device)  # (B, 3, 224, 224)
-                    f = model.forward_features(x)  # (B, 1280)
-                    z = model.classify(f)  # (B, 1000)
-                    features[start : start + len(batch)] = f.float().cpu().numpy()
-                    logits[start : start + len(batch)] = z.float().cpu().numpy()
+            for start in range(0, len(images), self.batch_size):
+                batch = images[start : start + self.batch_size]
+                x = np.stack([preprocess(im) for im in batch])  # (B, 3, 224, 224)
+                f, z = run(x)  # (B, 1280), (B, 1000)
+                features[start : start + len(batch)] = f
+                logits[start : start + len(batch)] = z
         finally:
             torch.set_num_threads(threads)
         return ImageEmbedding(features, logits)

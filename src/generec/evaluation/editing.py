@@ -25,7 +25,6 @@ features, so only the relative gains compare.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -38,7 +37,7 @@ from generec.datasets.oracle import ClipRef, FrameRef, Oracle
 from generec.editor.base import EditContext
 from generec.editor.clip import ClipConfig, choose_clip, clip_length
 from generec.editor.cover import CoverConfig, choose_cover, personal_look
-from generec.editor.keyframes import Keyframes, keyframes, keyframes_many
+from generec.editor.keyframes import Keyframes, keyframes_many
 from generec.editor.look_judge import LookJudge, LookJudgeConfig, look_classifier, look_taste
 from generec.editor.preference import Preference, concept_head, retriever_preference
 from generec.editor.style import restyle_image
@@ -306,90 +305,5 @@ def _random_frames(ws, catalogue, users, top, rng, encoder, oracle) -> dict[tupl
     return {key: (t, f, (cp[k : k + 1], sp[k : k + 1])) for k, ((key, t), f) in enumerate(zip(picks, feats))}
 
 
-# throughput ------------------------------------------------------------------------------------
-
-
-@dataclass
-class EditorBench:
-    videos: int
-    frames: int  # decoded per pass
-    repeats: int
-    decode_s: float  # median seconds to decode every frame of every video (RGB)
-    select_cold_s: float  # median seconds to select one cover per video, empty feature cache
-    select_warm_s: float  # median seconds to select `users` covers per video from the cache
-    users: int
-    covers_per_s_cold: float
-    covers_per_s_warm: float
-    videos_decoded_per_s: float
-    ratio_cold: float  # covers/s (cold) ÷ videos decoded/s: the target is ≥ 0.5
-    ratio_warm: float
-    machine: str
-    threads: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-
-def bench_editor(
-    ws: Workspace,
-    encoder: ImageEncoder,
-    n_videos: int = 100,
-    n_users: int = 20,
-    repeats: int = 3,
-    seed: int = 0,
-    config: CoverConfig | None = None,
-    progress: Callable[[str, int, int], None] | None = None,
-) -> EditorBench:
-    """Covers selected per second against decoding the same videos, medians of `repeats` runs.
-
-    Cold: one user per video with an empty feature cache (decode pass + keyframe encoding +
-    scoring). Warm: `n_users` users per video once the keyframes are cached (scoring only).
-    """
-    import tempfile
-
-    import torch
-
-    from generec.evaluation.protocols import machine
-    from generec.media.video import decode_frames
-
-    cfg = config or CoverConfig()
-    # 1. check inputs; pick videos and users (seeded)
-    if n_videos < 1 or n_users < 1 or repeats < 1:
-        raise InputError(f"expected positive n_videos, n_users and repeats, found {n_videos}, {n_users}, {repeats}")
-    videos = [i for i in ws.items.all(origin=Origin.HUMAN) if i.media is not None and i.media.mime.startswith("video/")]
-    if not videos:
-        raise InputError(f"workspace {ws.root} has no video items to benchmark")
-    rng = np.random.default_rng(seed)
-    videos = [videos[k] for k in np.sort(rng.choice(len(videos), size=min(n_videos, len(videos)), replace=False))]
-    paths = [ws.media_path(v.media.hash, v.media.mime) for v in videos]
-    prefs = [Preference(f"bench{k}", "history", rng.normal(size=encoder.feature_dim).astype(np.float32), 1) for k in range(n_users)]
-    encoder.load()
-    decode_s, cold_s, warm_s, frames = [], [], [], 0
-    for r in range(repeats):
-        # 2. decode only
-        t0 = time.perf_counter()
-        frames = sum(len(decode_frames(p).images) for p in paths)
-        decode_s.append(time.perf_counter() - t0)
-        # 3. cover selection with an empty cache
-        with tempfile.TemporaryDirectory() as tmp:
-            cache = FeatureCache(tmp)
-            t0 = time.perf_counter()
-            for kf in keyframes_many(paths, [v.media.hash for v in videos], encoder, cache, cfg.keyframes):
-                choose_cover(kf, EditContext(ws, prefs[0].user_id, prefs[0], encoder, cache, history=prefs[0].vector), None, cfg)
-            cold_s.append(time.perf_counter() - t0)
-            # 4. many users per video, keyframes cached
-            t0 = time.perf_counter()
-            for v, p in zip(videos, paths):
-                kf = keyframes(p, v.media.hash, encoder, cache, cfg.keyframes)
-                for pref in prefs:
-                    choose_cover(kf, EditContext(ws, pref.user_id, pref, encoder, cache, history=pref.vector), None, cfg)
-            warm_s.append(time.perf_counter() - t0)
-        if progress:
-            progress("bench editor", r + 1, repeats)
-    d, c, w = float(np.median(decode_s)), float(np.median(cold_s)), float(np.median(warm_s))
-    n = len(videos)
-    return EditorBench(
-        videos=n, frames=frames, repeats=repeats, decode_s=d, select_cold_s=c, select_warm_s=w, users=n_users,
-        covers_per_s_cold=n / c, covers_per_s_warm=n * n_users / w, videos_decoded_per_s=n / d,
-        ratio_cold=(n / c) / (n / d), ratio_warm=(n * n_users / w) / (n / d), machine=machine(), threads=torch.get_num_threads(),
-    )  # fmt: skip
+# throughput: `generec bench editor` lives in editor_bench.py (kept importable from here)
+from generec.evaluation.editor_bench import BackendBench, EditorBench, bench_editor  # noqa: E402, F401
