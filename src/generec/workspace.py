@@ -188,7 +188,12 @@ def holds_workspace(root: str | Path, db: str | None = None) -> bool:
         return (Path(root) / DB_NAME).exists()
     from generec.store.postgres import PostgresDatabase
 
-    database = PostgresDatabase(url)
+    try:
+        database = PostgresDatabase(url, create=False)  # a check: never creates the schema
+    except WorkspaceError as exc:
+        if "no generec schema" in str(exc):
+            return False
+        raise
     try:
         return bool(database.scalar("SELECT EXISTS (SELECT 1 FROM users) OR EXISTS (SELECT 1 FROM items)"))
     finally:

@@ -25,3 +25,16 @@ def trained(tiny_bench, tmp_path_factory):
     return root
 
 
+
+
+@pytest.fixture(scope="session")
+def trained_creator(trained, tmp_path_factory):
+    """`trained` with a toy creator as well (a few training steps)."""
+    from generec.creator.training import train_creator
+    from helpers import TOY_BUDGET, TOY_CREATOR
+
+    root = tmp_path_factory.mktemp("batch-creator") / "ws"
+    shutil.copytree(trained, root)
+    with Workspace.open(root) as ws:
+        train_creator(ws, TOY_CREATOR, TOY_BUDGET)
+    return root

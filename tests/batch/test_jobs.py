@@ -79,3 +79,73 @@ def test_bad_input_is_refused_before_anything_runs(trained, tmp_path):
         batch_edit(ws, "cover", ws.users.ids()[:1], 1, BatchConfig(cluster=ClusterConfig(address="127.0.0.1:1")))
     assert snapshot(ws.root) == before
     ws.close()
+
+
+def test_a_worker_killed_mid_job_is_restarted_and_nothing_is_written_twice(trained, tmp_path):
+    import os
+    import signal
+    import subprocess
+
+    ws = copy_of(trained, tmp_path, "ws")
+    users = ws.users.ids()[:4]
+    killed: list[int] = []
+
+    def progress(done: int, total: int) -> None:
+        if killed:
+            return
+        found = [int(p) for p in subprocess.run(["pgrep", "-f", "ray::BatchWorker"], capture_output=True, text=True).stdout.split()]
+        pids = [p for p in found if _descends_from(p, os.getpid())]  # this job's local cluster only, never anyone else's
+        assert pids, "no Ray worker process of this job found to kill"
+        os.kill(pids[0], signal.SIGKILL)  # a worker dies while the job still has chunks to run
+        killed.append(pids[0])
+
+    report = batch_edit(ws, "cover", users, top_k=2, config=BatchConfig(workers=2, chunk=1), progress=progress)
+    assert killed and report.done == 8 and report.written == 8 and not report.failed
+    ids = [i.id for i in ws.items.all(origin=Origin.AI_EDITED)]
+    assert len(ids) == len(set(ids)) == 8 and ws.db.integrity() == "ok"
+    ws.close()
+
+
+def test_batch_create_makes_n_per_user_and_resumes_with_the_missing_ones(trained_creator, tmp_path):
+    from generec.batch import batch_create
+
+    ws = copy_of(trained_creator, tmp_path, "ws")
+    users = ws.users.ids()[:2]
+
+    def made() -> dict[str, int]:
+        out: dict[str, int] = {}
+        for item in ws.items.all(origin=Origin.AI_CREATED):
+            out[item.provenance["user_id"]] = out.get(item.provenance["user_id"], 0) + 1
+        return out
+
+    first = batch_create(ws, users, n=1, config=BatchConfig(workers=0))
+    assert first.written == 2 and made() == {u: 1 for u in users}
+    more = batch_create(ws, users, n=2, config=BatchConfig(workers=0))
+    assert more.skipped == 2 and more.written == 2 and made() == {u: 2 for u in users}
+    done = batch_create(ws, users, n=2, config=BatchConfig(workers=0))
+    assert done.skipped == 4 and done.done == done.written == 0  # all done: nothing to run
+    with pytest.raises(InputError, match="--n must be"):
+        batch_create(ws, users, n=17)
+    ws.close()
+
+
+def test_batch_create_needs_a_trained_creator(trained, tmp_path):
+    from generec.batch import batch_create
+
+    ws = copy_of(trained, tmp_path, "ws")
+    with pytest.raises(InputError, match="trained creator"):
+        batch_create(ws, "all", n=1)
+    ws.close()
+
+
+def _descends_from(pid: int, ancestor: int) -> bool:
+    """Whether process `pid` is a descendant of `ancestor` (the local cluster's processes are this test's)."""
+    while pid > 1:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                pid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            return False
+        if pid == ancestor:
+            return True
+    return False

@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from generec.serving.app import ServiceConfig, create_app
+from generec.workspace import Workspace
 
 
 @pytest.fixture(scope="module")
@@ -122,6 +123,15 @@ def test_bad_input_is_a_4xx_naming_the_field_and_stores_nothing(client):
     assert r.status_code == 422
     r = c.post("/v1/feedback", content=b'{"item_id": "' + b"x" * (2 << 20) + b'", "event": "like"}', headers={**h(key), "Content-Type": "application/json"})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body"] and "limit" in r.json()["detail"][0]["msg"]
+
+    def chunks():  # the same, streamed without a Content-Length (chunked): counted as it arrives
+        yield b'{"item_id": "'
+        for _ in range(40):
+            yield b"x" * (64 << 10)
+        yield b'", "event": "like"}'
+
+    r = c.post("/v1/feedback", content=chunks(), headers={**h(key), "Content-Type": "application/json"})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body"] and "limit" in r.json()["detail"][0]["msg"], r.text
     # a range outside the file
     size = len(c.get(f"/v1/items/{parent}/media", headers=h(key)).content)
     assert c.get(f"/v1/items/{parent}/media", headers={**h(key), "Range": f"bytes={size + 10}-"}).status_code == 416
@@ -158,7 +168,7 @@ def test_feedback_is_stored_once_and_changes_the_next_feed(client):
 
 
 def test_session_cookie_signs_the_page_in(client):
-    c, _, (user, other, key, other_key, admin_key, variant, parent) = client
+    c, root, (user, other, key, other_key, admin_key, variant, parent) = client
     r = c.post("/v1/session", headers=h(key))
     assert r.json() == {"user_id": user, "role": "user"}
     cookie = r.headers["set-cookie"]
@@ -168,10 +178,20 @@ def test_session_cookie_signs_the_page_in(client):
     token = c.cookies.get("generec_session")
     assert c.delete("/v1/session").status_code == 200 and c.get("/v1/me").status_code == 401
     c.cookies.clear()
-    role, who, expiry, mac = token.split(".")
-    for forged in (f"{role}.{who}.{expiry}.{'0' * len(mac)}", f"admin.{who}.{expiry}.{mac}", f"{role}.{who}.{int(expiry) + 1}.{mac}", "junk"):
+    role, who, digest, expiry, mac = token.split(".")
+    for forged in (f"{role}.{who}.{digest}.{expiry}.{'0' * len(mac)}", f"admin.{who}.{digest}.{expiry}.{mac}",
+                   f"{role}.{who}.{digest}.{int(expiry) + 1}.{mac}", f"{role}.{who}..{expiry}.{mac}", "junk"):
         assert c.get("/v1/me", headers={"Cookie": f"generec_session={forged}"}).status_code == 401, forged
     assert c.get("/v1/me", headers={"Cookie": f"generec_session={token}"}).status_code == 200
+    # revoking the key a session signed in with ends the session (the other keys of the user live on)
+    with Workspace.open(root) as ws:
+        spare = ws.api_keys.create(user)
+    c.cookies.clear()
+    assert c.post("/v1/session", headers=h(spare)).status_code == 200 and c.get("/v1/me").status_code == 200
+    with Workspace.open(root) as ws:
+        assert ws.api_keys.revoke_key(spare)
+    assert c.get("/v1/me").status_code == 401 and c.get("/v1/me", headers=h(key)).status_code == 200
+    c.cookies.clear()
 
 
 def test_rate_limit_answers_429(served_ws):

@@ -17,13 +17,14 @@ def test_the_session_secret_is_made_once_and_kept_apart_from_the_signing_keys(wo
 
 def test_a_session_cookie_reads_back_only_when_signed_and_fresh():
     secret, other = b"s" * 32, b"t" * 32
-    who = Principal("user", "u1")
+    who = Principal("user", "u1", "ab" * 32)
     token = sign_session(secret, who, now=1000.0)
     assert read_session(secret, token, now=1001.0) == who
     assert read_session(other, token, now=1001.0) is None
     assert read_session(secret, token, now=1000.0 + 13 * 3600) is None  # expired
-    role, user, expiry, mac = token.split(".")
-    for forged in (f"admin.{user}.{expiry}.{mac}", f"{role}.dTI.{expiry}.{mac}", f"{role}.{user}.{int(expiry) + 9}.{mac}", "junk"):
+    role, user, digest, expiry, mac = token.split(".")
+    for forged in (f"admin.{user}.{digest}.{expiry}.{mac}", f"{role}.dTI.{digest}.{expiry}.{mac}", f"{role}.{user}.{'cd' * 32}.{expiry}.{mac}",
+                   f"{role}.{user}.{digest}.{int(expiry) + 9}.{mac}", "junk"):
         assert read_session(secret, forged, now=1001.0) is None
 
 

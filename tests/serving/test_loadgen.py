@@ -15,8 +15,11 @@ from generec.serving.loadgen import LatencyStats, closed_loop, open_loop, run_wr
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as the real service and wrk use it
     bodies: list[bytes] = []  # POST bodies received, for the body_fn check
+    users: list[str] = []  # X-User headers received, for the rotation checks
 
     def _answer(self) -> None:
+        if self.headers.get("X-User"):
+            self.users.append(self.headers["X-User"])
         length = int(self.headers.get("Content-Length") or 0)
         if length:
             self.bodies.append(self.rfile.read(length))
@@ -132,18 +135,29 @@ def test_stats_to_dict() -> None:
 
 
 def test_wrk_ok(base_url: str) -> None:
-    if not wrk_available():
-        pytest.skip("wrk is not installed")
+    assert wrk_available(), "wrk is not installed: bash scripts/setup.sh installs Debian's wrk when root"
     stats = run_wrk(f"{base_url}/ok", duration_s=1, connections=4, threads=2, headers={"X-Test": 'a "quoted" value'})
     assert stats.n > 0 and stats.errors == 0
     assert 0 < stats.p50_ms <= stats.max_ms and stats.rps > 0
 
 
 def test_wrk_counts_errors(base_url: str) -> None:
-    if not wrk_available():
-        pytest.skip("wrk is not installed")
+    assert wrk_available(), "wrk is not installed: bash scripts/setup.sh installs Debian's wrk when root"
     body = b'{"x": "\\n\x00\xff"}'  # quotes, a backslash, NUL and a non-ASCII byte survive the Lua script
     _Handler.bodies.clear()
     stats = run_wrk(f"{base_url}/fail", method="POST", body=body, duration_s=1, connections=2, threads=1)
     assert stats.n > 0 and stats.errors == stats.n
     assert _Handler.bodies and set(_Handler.bodies) == {body}
+
+
+def test_header_sets_rotate_in_python_and_in_wrk(base_url: str) -> None:
+    assert wrk_available(), "wrk is not installed: bash scripts/setup.sh installs Debian's wrk when root"
+    sets = [{"X-User": f"u{i}"} for i in range(3)]
+    _Handler.users.clear()
+    stats = closed_loop(f"{base_url}/ok", connections=1, duration_s=5, max_requests=6, headers_fn=lambda i: sets[i % 3])
+    assert stats.n == 6 and _Handler.users == ["u0", "u1", "u2", "u0", "u1", "u2"]
+    _Handler.users.clear()
+    stats = run_wrk(f"{base_url}/ok", duration_s=1, connections=2, threads=1, headers={"X-Test": "1"}, rotate=sets)
+    assert stats.n > 6 and stats.errors == 0 and set(_Handler.users) == {"u0", "u1", "u2"}
+    counts = [_Handler.users.count(u) for u in ("u0", "u1", "u2")]
+    assert max(counts) - min(counts) <= 2 * 2  # in turn, per wrk connection

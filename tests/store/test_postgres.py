@@ -118,3 +118,23 @@ def test_a_dropped_connection_fails_one_call_then_reconnects(postgres, tmp_path)
         ws.users.ids()
     assert ws.users.ids() == ["u1"] and ws.db.scalar("SELECT pg_backend_pid()") != pid
     ws.close()
+
+
+def test_connections_of_ended_threads_are_closed(postgres):
+    import threading
+
+    db = PostgresDatabase(postgres.new_database())
+    try:
+        def use() -> None:
+            db.scalar("SELECT 1")
+
+        for _ in range(5):  # five short-lived threads, one after another (a server's idle workers)
+            t = threading.Thread(target=use)
+            t.start()
+            t.join()
+        seen = [c for _, c in db._all]
+        db.scalar("SELECT 1")
+        assert len(db._all) <= 2  # this thread's, and at most the last ended thread's (closed on the next connect)
+        assert all(c.closed for c in seen if all(c is not k for _, k in db._all))
+    finally:
+        db.close()

@@ -86,11 +86,12 @@ def test_the_log_by_row_id(workspace):
     first = workspace.interactions.last_id()
     assert [(i.item_id, i.event) for _, i in workspace.interactions.since("u1")] == [("i1", Event.CLICK), ("i2", Event.RATE)]
     assert workspace.interactions.add_once([Interaction("u1", "i2", 9.0, Event.SKIP, event_id="e1")] * 2) == (1, 1)
+    assert workspace.interactions.add_once([Interaction("u2", "i1", 9.5, Event.LIKE, event_id="e1")]) == (1, 0)  # ids are per user
     rows = workspace.interactions.since("u1", first)
     assert [(r > first, i.event, i.event_id) for r, i in rows] == [(True, Event.SKIP, "e1")]
     assert [i.ts for i in workspace.interactions.for_user("u1")] == [2.0, 5.0, 6.0, 9.0]
     assert [i.ts for i in workspace.interactions.for_user("u1", feedback_only=True, last=2)] == [2.0, 9.0]  # by log order, then time
-    assert workspace.interactions.counts() == {"impression": 1, "click": 1, "like": 1, "rate": 1, "skip": 1}
+    assert workspace.interactions.counts() == {"impression": 1, "click": 1, "like": 2, "rate": 1, "skip": 1}
     frame = workspace.interactions.frame([Event.RATE, Event.LIKE])
     assert frame.iloc[1].to_dict() == {"user_id": "u1", "item_id": "i2", "ts": 2.0, "event": "rate", "value": 4.0, "source": "log"}
     assert frame.iloc[0][["value", "source"]].isna().all() and frame["ts"].dtype == frame["value"].dtype == "float64"

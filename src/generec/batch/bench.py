@@ -3,7 +3,7 @@ same tasks, each on its own copy of the workspace; throughput ratio and whether 
 identical (item ids, provenance, fidelity verdicts and scores, cover pixels).
 
 The copies share one signing key pair (signed files differ with the key), and are removed at
-the end; the workspace itself is only read.
+the end; the workspace itself (SQLite or PostgreSQL) is only read.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from generec.batch.cluster import ClusterConfig
 from generec.batch.jobs import BatchConfig, batch_edit
 from generec.errors import InputError
 from generec.types import Origin
-from generec.workspace import Workspace
+from generec.workspace import DB_NAME, SQLITE, Workspace
 
 
 @dataclass(frozen=True)
@@ -68,15 +68,16 @@ def bench_batch(ws: Workspace, config: BenchBatchConfig, progress: Callable[[str
     scratch = tempfile.mkdtemp(prefix="generec-bench-batch-")
     try:
         roots = {}
-        for name in ("sequential", "ray"):
+        for name in ("sequential", "ray"):  # each copy gets its own SQLite snapshot of the rows, whatever the engine
             roots[name] = os.path.join(scratch, name)
-            shutil.copytree(ws.root, roots[name], ignore=shutil.ignore_patterns("reports", "*.lock"))
+            shutil.copytree(ws.root, roots[name], ignore=shutil.ignore_patterns("reports", "*.lock", f"{DB_NAME}*"))
+            ws.db.copy_to(Path(roots[name]) / DB_NAME)
         ensure_keys(Path(roots["sequential"]))
         shutil.rmtree(KeyPaths.under(roots["ray"]).folder, ignore_errors=True)
         shutil.copytree(KeyPaths.under(roots["sequential"]).folder, KeyPaths.under(roots["ray"]).folder)
         runs = {}
         for name, workers in (("sequential", 0), ("ray", config.workers)):
-            with Workspace.open(roots[name]) as copy:
+            with Workspace.open(roots[name], db=SQLITE) as copy:
                 cfg = BatchConfig(workers=workers, chunk=config.chunk, cluster=ClusterConfig(num_cpus=config.workers))
                 t0 = time.perf_counter()
                 report = batch_edit(copy, config.op, users, config.top_k, cfg, progress=(lambda d, t, n=name: progress(n, d, t)) if progress else None)

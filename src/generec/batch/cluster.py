@@ -37,9 +37,11 @@ def ray_environment() -> dict[str, str]:
     os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     env = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": os.environ["RAY_AUTH_MODE"], "OMP_NUM_THREADS": "1"}
-    for name in ("GENEREC_DB", "GENEREC_HOME", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH"):
-        if os.environ.get(name):
-            env[name] = os.environ[name]
+    if os.environ.get("GENEREC_HOME"):
+        env["GENEREC_HOME"] = os.environ["GENEREC_HOME"]
+    # No secrets here: a runtime environment is cluster metadata that anyone with access to the
+    # cluster can read. The database URL reaches the workers as an argument; the Ray token is the
+    # nodes' own (RAY_AUTH_TOKEN / RAY_AUTH_TOKEN_PATH where each node was started).
     return env
 
 

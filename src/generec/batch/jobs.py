@@ -26,6 +26,7 @@ from generec.types import Item, Origin
 from generec.workspace import Workspace
 
 BATCH_EDIT_OPS = ("cover", "clip", "style")
+MAX_CREATE_N = 16  # `Creator(...)(guidance, n)` makes at most this many per call
 
 
 @dataclass(frozen=True)
@@ -80,10 +81,12 @@ def resolve_users(ws: Workspace, users: str | Sequence[str]) -> list[str]:
         ids = list(users)
     if not ids:
         raise InputError(f"--users {users}: no user ids")
-    unknown = [u for u in dict.fromkeys(ids) if u not in ws.users.existing(list(dict.fromkeys(ids)))]
+    unique = list(dict.fromkeys(ids))
+    known = ws.users.existing(unique)
+    unknown = [u for u in unique if u not in known]
     if unknown:
         raise InputError(f"--users: {len(unknown)} unknown user id(s), e.g. {unknown[0]!r}; not in {ws.root}")
-    return list(dict.fromkeys(ids))
+    return unique
 
 
 def _done_edits(ws: Workspace, op: str, pairs: list[tuple[str, str]]) -> set[tuple[str, str]]:
@@ -112,14 +115,17 @@ def plan_edit(ws: Workspace, op: str, users: str | Sequence[str], top_k: int) ->
 
 
 def plan_create(ws: Workspace, users: str | Sequence[str], n: int) -> tuple[list[tuple[str, int]], int]:
-    if not isinstance(n, int) or n < 1:
-        raise InputError(f"--n must be a positive integer, got {n!r}")
+    """(tasks, creations already made). A task asks for all `n`: the creator's items are seeded
+    0..n-1 and a seed already made comes back as the stored item, so a resumed user gets only
+    the missing ones (and the driver writes only rows not stored)."""
+    if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_CREATE_N:
+        raise InputError(f"--n must be an integer from 1 to {MAX_CREATE_N} (the creator's limit per call), got {n!r}")
     ids = resolve_users(ws, users)
     made: dict[str, int] = {}
     for item in ws.items.all(origin=Origin.AI_CREATED):
         u = (item.provenance or {}).get("user_id")
         made[u] = made.get(u, 0) + 1
-    todo = [(u, n - made.get(u, 0)) for u in ids if made.get(u, 0) < n]
+    todo = [(u, n) for u in ids if made.get(u, 0) < n]
     return todo, sum(min(n, made.get(u, 0)) for u in ids)
 
 
@@ -159,9 +165,12 @@ def _write(ws: Workspace, result: ChunkResult) -> int:
     return len(new)
 
 
-def _db_url(ws: Workspace) -> str | None:
-    """The database the workers must open: the driver's PostgreSQL URL, or None (the workspace's file)."""
-    return getattr(ws.db, "url", None)
+def _db_url(ws: Workspace) -> str:
+    """The database the workers must open: the driver's PostgreSQL URL, or the workspace's own file
+    (never whatever $GENEREC_DB says on a worker's node)."""
+    from generec.workspace import SQLITE
+
+    return getattr(ws.db, "url", SQLITE)
 
 
 def _run_sequential(ws: Workspace, method: str, args: tuple, chunks: list[list]) -> Iterator[ChunkResult]:
@@ -206,11 +215,9 @@ def run_job(ws: Workspace, job: str, method: str, args: tuple, tasks: list, skip
             if progress:
                 progress(report.done + len(report.failed), len(tasks))
 
-    if not chunks:
-        pass
-    elif cfg.workers == 0:
+    if chunks and cfg.workers == 0:
         consume(_run_sequential(ws, method, args, chunks))
-    else:
+    elif chunks:
         with ray_cluster(cfg.cluster) as info:
             report.cluster = "local" if info["local"] else info["address"]
             report.workers = min(cfg.workers or max(1, info["cpus"]), len(chunks))

@@ -20,8 +20,10 @@ from generec.types import Item
 
 
 class DeferredItems:
-    """The workspace's item repository with `add`/`add_many` held back in `pending`; reads see
-    the pending rows too, so a repeated edit in one chunk is found, not made twice."""
+    """The workspace's item repository with `add`/`add_many` held back in `pending`. `get` sees
+    the pending rows too (a repeated edit in one chunk is found, not made twice); other reads
+    (`by_watermark`, `children_of`, ...) see the database only, so the driver checks the pending
+    rows' watermark ids against each other and the store before it writes them."""
 
     def __init__(self, items) -> None:
         self._items = items
@@ -60,7 +62,7 @@ class BatchWorker:
     """One process's worker. `threads`: torch threads (1 per process measured fastest here)."""
 
     def __init__(self, root: str, db: str | None = None, threads: int = 1) -> None:
-        """`db`: the driver's database URL (None: the workspace's own file, or `$GENEREC_DB`)."""
+        """`db`: the driver's database ("sqlite": the workspace's own file, or a PostgreSQL URL)."""
         import torch
 
         from generec.workspace import Workspace
@@ -116,6 +118,3 @@ class BatchWorker:
         keyframes_many([self.ws.media_path(i.media.hash, i.media.mime) for i in videos], [i.media.hash for i in videos], encoder, cache)
         out.done = [{"user": None, "item": i.id, "new": None} for i in items]
         return out
-
-    def ping(self) -> int:
-        return os.getpid()

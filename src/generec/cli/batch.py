@@ -23,7 +23,7 @@ QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar."
 def _config(workers, cpus, address, chunk, default_chunk: int):
     from generec.batch import BatchConfig, ClusterConfig
 
-    return BatchConfig(workers=workers, chunk=chunk or default_chunk, cluster=ClusterConfig(address=address, num_cpus=cpus))
+    return BatchConfig(workers=workers, chunk=chunk if chunk is not None else default_chunk, cluster=ClusterConfig(address=address, num_cpus=cpus))
 
 
 def _report(ws, report, json_out: bool) -> None:

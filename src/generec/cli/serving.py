@@ -152,7 +152,8 @@ def bench_serve_cmd(
     connections: Annotated[int, typer.Option("--connections", help="wrk connections for the throughput measurement.")] = 8,
     k: Annotated[int, typer.Option("-k", help="Feed length.")] = 10,
     workers: Annotated[int, typer.Option("--workers", help="Service worker processes.")] = 1,
-    user: Annotated[Optional[str], typer.Option("--user", "-u", help="The user whose feed is read [default: the first user].")] = None,
+    user: Annotated[Optional[str], typer.Option("--user", "-u", help="Read this one user's feed only [default: --users users in turn].")] = None,
+    users: Annotated[int, typer.Option("--users", help="Feeds of the first n users, a different one each request.")] = 100,
     workspace: WorkspaceOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -160,14 +161,14 @@ def bench_serve_cmd(
     from generec.serving.bench import BenchServeConfig, bench_serve
 
     ws = _open(workspace)
-    report = bench_serve(ws, BenchServeConfig(seconds, rate, connections, k, workers, user), progress=None if json_out else lambda m: err.print(lit(m)))
+    report = bench_serve(ws, BenchServeConfig(seconds, rate, connections, k, workers, user, users), progress=None if json_out else lambda m: err.print(lit(m)))
     path = ws.path("reports") / "bench-serve.json"
     path.parent.mkdir(exist_ok=True)
     path.write_text(json.dumps(report, indent=2))
     if json_out:
         _print_json(report)
         return
-    table = Table(title=f"generec serve on 127.0.0.1, {report['workers']} worker(s), k={k}", title_justify="left")
+    table = Table(title=f"generec serve on 127.0.0.1, {report['workers']} worker(s), k={k}, feeds of {report['feed_users']} user(s) in turn", title_justify="left")
     for col in ("endpoint", "max req/s (wrk)", "ratio to /health", f"p50 ms @ {rate:g}/s", f"p99 ms @ {rate:g}/s", "errors"):
         table.add_column(col, justify="right" if col != "endpoint" else "left")
     for name, row in report["endpoints"].items():

@@ -31,7 +31,7 @@ from generec.encoders.efficientnet import EfficientNetLite, efficientnet_lite0, 
 from generec.errors import InputError
 
 ONNX_OPSET = 17
-EXPORT_VERSION = 1  # bump when the exported graph or the quantization recipe changes
+EXPORT_VERSION = 2  # bump when the exported graph or the quantization recipe changes
 CALIBRATION_SEED = 0
 CALIBRATION_CROPS = 48  # crops of real photos that set the int8 activation ranges
 PRECISIONS = ("fp32", "int8")
@@ -94,20 +94,45 @@ def _drop_unused_initializers(path: Path) -> None:
     onnx.save(model, str(path))
 
 
-def calibration_batches(size: int, n: int = CALIBRATION_CROPS, seed: int = CALIBRATION_SEED, batch: int = 8) -> list[np.ndarray]:
-    """Preprocessed (b, 3, size, size) batches of random square crops of the packaged photos."""
+# scikit-image's bundled photos (no download), fixed here so that every machine calibrates alike
+# (the benchmark's photo set also depends on what else is installed, and the product never reads it)
+CALIBRATION_PHOTOS = ("chelsea", "astronaut", "camera", "coffee", "hubble_deep_field", "moon", "rocket", "brick",
+                      "grass", "gravel", "page", "text", "immunohistochemistry", "cell", "colorwheel")  # fmt: skip
+
+
+def _calibration_photos(min_side: int) -> list[np.ndarray]:
+    import skimage.data
     from PIL import Image
 
-    from generec.datasets.photos import load_photos
+    photos = []
+    for name in CALIBRATION_PHOTOS:
+        try:
+            image = np.asarray(getattr(skimage.data, name)())
+        except Exception:  # noqa: BLE001  (a photo this scikit-image does not bundle)
+            continue
+        if image.ndim == 2:
+            image = np.repeat(image[..., None], 3, axis=2)
+        image = np.ascontiguousarray(image[..., :3]).astype(np.uint8)
+        if min(image.shape[:2]) < min_side:
+            scale = min_side / min(image.shape[:2])
+            image = np.asarray(Image.fromarray(image).resize((round(image.shape[1] * scale), round(image.shape[0] * scale)), Image.BICUBIC))
+        photos.append(image)
+    return photos
+
+
+def calibration_batches(size: int, n: int = CALIBRATION_CROPS, seed: int = CALIBRATION_SEED, batch: int = 8) -> list[np.ndarray]:
+    """Preprocessed (b, 3, size, size) batches of random square crops of scikit-image's photos."""
+    from PIL import Image
+
     from generec.encoders.image import preprocess
 
-    photos = load_photos(min_side=size)
+    photos = _calibration_photos(size)
     if not photos:
         raise InputError("int8 calibration: expected the photos that scikit-image ships, found none installed")
     rng = np.random.default_rng(seed)
     crops = []
     for k in range(n):
-        image = photos[k % len(photos)].image
+        image = photos[k % len(photos)]
         h, w = image.shape[:2]
         side = int(rng.integers(min(h, w) // 2, min(h, w) + 1))
         top, left = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))

@@ -13,6 +13,7 @@ through a table written for the benchmark's ten concepts:
 from __future__ import annotations
 
 import re
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -78,13 +79,19 @@ def catalogue_vocabulary(items: Iterable[Item], config: CatalogueConfig | None =
 
 
 _CATALOGUES: dict[tuple[str, int], dict[str, Any]] = {}
+_CATALOGUE_LOCK = threading.Lock()
 
 
 def catalogue_items(ws: Workspace) -> dict[str, Any]:
-    """The catalogue's (human) items by id, re-read when the item count changes (catalogue
-    items are only ever added; AI items do not count)."""
-    key = (str(ws.root), ws.items.count())
-    if key not in _CATALOGUES:
+    """The catalogue's (human) items by id, re-read when the number of human items changes
+    (catalogue items are only ever added; AI items made meanwhile do not force a re-read)."""
+    key = (str(ws.root), int(ws.db.scalar("SELECT COUNT(*) FROM items WHERE origin = 'human'")))
+    with _CATALOGUE_LOCK:
+        found = _CATALOGUES.get(key)
+    if found is not None:
+        return found
+    items = {i.id: i for i in ws.items.all(origin=Origin.HUMAN)}
+    with _CATALOGUE_LOCK:
         _CATALOGUES.clear()
-        _CATALOGUES[key] = {i.id: i for i in ws.items.all(origin=Origin.HUMAN)}
-    return _CATALOGUES[key]
+        _CATALOGUES[key] = items
+    return items

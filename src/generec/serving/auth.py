@@ -3,7 +3,7 @@
 - `Authorization: Bearer <key>` (or `X-API-Key: <key>`): a key from `generec users token`,
   looked up by its SHA-256 (`store/api_keys.py`). Keys are never read from URLs.
 - The page signs in once with its key (`POST /v1/session`) and gets an HttpOnly, SameSite=Strict
-  cookie `generec_session` = `<role>.<user>.<expiry>.<HMAC-SHA256>`, signed with the workspace's
+  cookie `generec_session` = `<role>.<user>.<key hash>.<expiry>.<HMAC-SHA256>`, signed with the workspace's
   session secret (`service/session.key`, apart from the C2PA signing keys in `keys/`, made on first start and shared by every worker), so that
   `<video src>` requests, which cannot carry headers, are authenticated without a key in the URL.
 - A token bucket per principal bounds its request rate (429 with Retry-After).
@@ -56,24 +56,27 @@ def _unb64(text: str) -> str:
 
 
 def sign_session(secret: bytes, principal: Principal, now: float | None = None) -> str:
+    """`<role>.<user>.<key hash>.<expiry>.<HMAC>`: the key's SHA-256 (not the key) is in the
+    cookie so that revoking the key ends every session signed in with it."""
     expiry = int((now or time.time()) + SESSION_S)
-    body = f"{principal.role}.{_b64(principal.user_id or '')}.{expiry}"
+    body = f"{principal.role}.{_b64(principal.user_id or '')}.{principal.key_hash or ''}.{expiry}"
     mac = hmac.new(secret, body.encode(), hashlib.sha256).hexdigest()
     return f"{body}.{mac}"
 
 
 def read_session(secret: bytes, token: str, now: float | None = None) -> Principal | None:
-    """The principal of a valid, unexpired cookie; None otherwise."""
+    """The principal of a validly signed, unexpired cookie; None otherwise. The caller still
+    checks that its key (`Principal.key_hash`) is not revoked."""
     try:
-        role, user, expiry, mac = token.split(".")
-        body = f"{role}.{user}.{expiry}"
+        role, user, digest, expiry, mac = token.split(".")
+        body = f"{role}.{user}.{digest}.{expiry}"
         good = hmac.new(secret, body.encode(), hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(good, mac) or int(expiry) < (now or time.time()) or role not in ("user", "admin"):
+        if not hmac.compare_digest(good, mac) or int(expiry) < (now or time.time()) or role not in ("user", "admin") or not digest:
             return None
         user_id = _unb64(user) or None
     except (ValueError, UnicodeDecodeError):
         return None
-    return Principal(role, user_id)
+    return Principal(role, user_id, digest)
 
 
 def key_from_headers(authorization: str | None, x_api_key: str | None) -> str | None:

@@ -38,11 +38,12 @@ class BenchServeConfig:
     connections: int = 8
     k: int = 10
     workers: int = 1
-    user: str | None = None
+    user: str | None = None  # one user's feed only; None: `users` users in turn
+    users: int = 100  # feeds of this many users (the first ones), a different user each request
 
     def __post_init__(self) -> None:
-        if self.seconds <= 0 or self.rate <= 0 or self.connections < 1 or not 1 <= self.k <= 100 or self.workers < 1:
-            raise InputError("bench serve: --seconds and --rate must be > 0, --connections and --workers >= 1, -k 1-100")
+        if self.seconds <= 0 or self.rate <= 0 or self.connections < 1 or not 1 <= self.k <= 100 or self.workers < 1 or self.users < 1:
+            raise InputError("bench serve: --seconds and --rate must be > 0, --connections, --workers and --users >= 1, -k 1-100")
 
 
 def free_port() -> int:
@@ -84,48 +85,53 @@ def stop_service(proc: subprocess.Popen) -> None:
 
 def bench_serve(ws: Workspace, config: BenchServeConfig, progress: Callable[[str], None] | None = None) -> dict:
     say = progress or (lambda m: None)
-    # 1. a user, a key, the service, a warm-up
-    user = config.user or (ws.users.ids() or [None])[0]
-    if user is None or ws.users.get(user) is None:
-        raise InputError(f"bench serve: no user {user!r} in {ws.root}")
+    # 1. users and their keys, the service, a warm-up. Each feed request is another user's (in
+    #    turn), so that nothing one user's requests leave warm flatters the next one's.
+    ids = ws.users.ids()
+    readers = [config.user] if config.user else ids[: config.users]
+    if not readers or any(ws.users.get(u) is None for u in readers):
+        raise InputError(f"bench serve: no user {config.user!r} in {ws.root}" if config.user else f"bench serve: no users in {ws.root}")
     item = next((i for i in ws.items.ids() if ws.items.get(i).origin == "human"), None)
-    writer = ws.users.ids()[-1]  # feedback is posted as another user, so that the feed's user keeps their history
-    key, writer_key = ws.api_keys.create(user), ws.api_keys.create(writer)
-    headers = {"Authorization": f"Bearer {key}"}
+    writer = ids[-1]  # feedback is posted as another user, so that the readers keep their history
+    keys = {u: ws.api_keys.create(u) for u in dict.fromkeys([*readers, writer])}
+    rotate = [{"Authorization": f"Bearer {keys[u]}"} for u in readers]
     port = free_port()
-    say(f"starting generec serve on 127.0.0.1:{port} ({config.workers} worker(s))")
+    say(f"starting generec serve on 127.0.0.1:{port} ({config.workers} worker(s)); feeds of {len(readers)} user(s) in turn")
     proc = start_service(ws, port, config.workers, ("--rate-limit", "0"))
     base = f"http://127.0.0.1:{port}"
     endpoints = {
         "/health": dict(url=f"{base}/health"),
-        "/v1/feed": dict(url=f"{base}/v1/feed?k={config.k}", headers=headers),
-        "/v1/feedback": dict(url=f"{base}/v1/feedback", method="POST", headers={"Authorization": f"Bearer {writer_key}", "Content-Type": "application/json"},
+        "/v1/feed": dict(url=f"{base}/v1/feed?k={config.k}", rotate=rotate),
+        "/v1/feedback": dict(url=f"{base}/v1/feedback", method="POST", headers={"Authorization": f"Bearer {keys[writer]}", "Content-Type": "application/json"},
                              body=json.dumps({"item_id": item, "event": "watch", "value": 0.5}).encode()),
     }  # fmt: skip
     try:
-        loadgen.closed_loop(endpoints["/v1/feed"]["url"], connections=1, duration_s=30, max_requests=20, headers=headers)  # warm: models loaded
+        loadgen.closed_loop(endpoints["/v1/feed"]["url"], connections=1, duration_s=60, max_requests=max(20, len(rotate)),
+                            headers_fn=lambda i: rotate[i % len(rotate)])  # warm: models loaded  # fmt: skip
         # 2. throughput, then latency at the fixed rate, per endpoint
         rows = {}
         for name, spec in endpoints.items():
+            turn = spec.get("rotate")
+            headers_fn = (lambda i, t=turn: t[i % len(t)]) if turn else None
             say(f"{name}: throughput ({'wrk' if loadgen.wrk_available() else 'python'}, {config.connections} connections, {config.seconds:g} s)")
             if loadgen.wrk_available():
                 top = loadgen.run_wrk(spec["url"], headers=spec.get("headers"), method=spec.get("method", "GET"), body=spec.get("body"),
-                                      duration_s=config.seconds, connections=config.connections, threads=2)  # fmt: skip
+                                      duration_s=config.seconds, connections=config.connections, threads=2, rotate=turn)  # fmt: skip
             else:
                 top = loadgen.closed_loop(spec["url"], connections=config.connections, duration_s=config.seconds, method=spec.get("method", "GET"),
-                                          headers=spec.get("headers"), body=spec.get("body"))  # fmt: skip
+                                          headers=spec.get("headers"), body=spec.get("body"), headers_fn=headers_fn)  # fmt: skip
             say(f"{name}: latency at {config.rate:g} requests/s ({config.seconds:g} s)")
             lat = loadgen.open_loop(spec["url"], method=spec.get("method", "GET"), headers=spec.get("headers"), body=spec.get("body"),
-                                    rate=config.rate, duration_s=config.seconds)  # fmt: skip
+                                    rate=config.rate, duration_s=config.seconds, headers_fn=headers_fn)  # fmt: skip
             rows[name] = {"throughput": top.to_dict(), "latency": lat.to_dict()}
     finally:
         stop_service(proc)
-        ws.api_keys.revoke(user)
-        ws.api_keys.revoke(writer)
+        for u in keys:
+            ws.api_keys.revoke(u)
     # 3. ratios to the trivial endpoint
     trivial = rows["/health"]["throughput"]["rps"] or float("nan")
     for row in rows.values():
         row["ratio"] = row["throughput"]["rps"] / trivial
-    return {"config": asdict(config), "user": user, "feedback_user": writer, "workers": config.workers, "generator": "wrk" if loadgen.wrk_available() else "python",
+    return {"config": asdict(config), "feed_users": len(readers), "feedback_user": writer, "workers": config.workers, "generator": "wrk" if loadgen.wrk_available() else "python",
             "machine": f"{platform.node()} {os.cpu_count()} cpus {platform.python_version()}", "date": time.strftime("%Y-%m-%d"),
             "endpoints": rows}  # fmt: skip

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+from fastapi import HTTPException
+
 
 class BodyLimitMiddleware:
     """Pure ASGI. `limit` bytes for every body, `upload_limit` for the upload route(s)."""
@@ -26,22 +28,30 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 seen[0] += len(message.get("body", b""))
                 if seen[0] > limit:
-                    raise _TooLarge(seen[0])
+                    raise _TooLarge(seen[0], limit)
             return message
 
         try:
             await self.app(scope, counting, send)
-        except _TooLarge as exc:
+        except _TooLarge as exc:  # raised outside a route's body parsing (FastAPI answers the rest itself)
             await _refuse(send, exc.size, limit)
 
 
-class _TooLarge(Exception):
-    def __init__(self, size: int) -> None:
+class _TooLarge(HTTPException):
+    """An HTTPException, so that FastAPI's body parsing (which turns any other error while reading
+    the body into a 400) answers it as the same 422 that `_refuse` sends."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(422, _detail(size, limit))
         self.size = size
 
 
 async def _refuse(send, size: int, limit: int) -> None:
     """422 naming the body, as every other bad request field is named."""
-    body = json.dumps({"detail": [{"loc": ["body"], "msg": f"the body is over the limit of {limit:,} bytes (at least {size:,} sent)", "type": "too_large"}]}).encode()
+    body = json.dumps({"detail": _detail(size, limit)}).encode()
     await send({"type": "http.response.start", "status": 422, "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
+
+
+def _detail(size: int, limit: int) -> list[dict]:
+    return [{"loc": ["body"], "msg": f"the body is over the limit of {limit:,} bytes (at least {size:,} sent)", "type": "too_large"}]

@@ -104,9 +104,11 @@ class _Run:
     connect and each read, not a whole request)."""
 
     def __init__(self, url: str, method: str, headers: dict[str, str] | None, body: bytes | None,
-                 body_fn: Callable[[int], bytes] | None, timeout_s: float) -> None:
+                 body_fn: Callable[[int], bytes] | None, timeout_s: float,
+                 headers_fn: Callable[[int], dict[str, str]] | None = None) -> None:
         if body is not None and body_fn is not None:
             raise ValueError("give body or body_fn, not both")
+        self.headers_fn = headers_fn
         self.host, self.port, self.path = _check_url(url)
         self.method, self.headers, self.body, self.body_fn = method, dict(headers or {}), body, body_fn
         self.timeout_s = timeout_s
@@ -188,10 +190,11 @@ class _Run:
     def _send(self, client: _Client, index: int, start: float) -> None:
         """One request, its latency counted from `start` (scheduled time, or send time)."""
         body = self.body_fn(index) if self.body_fn is not None else self.body
+        headers = self.headers_fn(index) if self.headers_fn is not None else self.headers
         for attempt in range(2):
             reused = client.served > 0
             try:
-                client.conn.request(self.method, self.path, body=body, headers=self.headers)
+                client.conn.request(self.method, self.path, body=body, headers=headers)
                 response = client.conn.getresponse()
                 response.read()  # drained, or the connection cannot carry the next request
             except (OSError, HTTPException) as exc:
@@ -215,14 +218,15 @@ class _Run:
 
 def open_loop(url: str, *, method: str = "GET", headers: dict[str, str] | None = None, body: bytes | None = None,
               body_fn: Callable[[int], bytes] | None = None, rate: float, duration_s: float,
-              max_requests: int | None = None, timeout_s: float = 5.0, concurrency: int = 16) -> LatencyStats:
+              max_requests: int | None = None, timeout_s: float = 5.0, concurrency: int = 16,
+              headers_fn: Callable[[int], dict[str, str]] | None = None) -> LatencyStats:
     """Send request i at t0 + i/rate for i/rate < duration_s (at most `max_requests`), from
     `concurrency` threads, each request's latency measured from its scheduled time. `body_fn(i)`
-    gives request i its own body. Requests not started by the end of the window are dropped,
+    gives request i its own body, `headers_fn(i)` its own headers. Requests not started by the end of the window are dropped,
     not sent late, so the run never lasts more than duration_s + timeout_s."""
     if rate <= 0 or duration_s <= 0 or concurrency < 1:
         raise ValueError(f"need rate > 0, duration_s > 0, concurrency >= 1 (got {rate}, {duration_s}, {concurrency})")
-    run = _Run(url, method, headers, body, body_fn, timeout_s)
+    run = _Run(url, method, headers, body, body_fn, timeout_s, headers_fn)
     planned = math.ceil(duration_s * rate)  # how many i have i/rate < duration_s, float edges fixed below
     while planned > 0 and (planned - 1) / rate >= duration_s:
         planned -= 1
@@ -244,12 +248,12 @@ def open_loop(url: str, *, method: str = "GET", headers: dict[str, str] | None =
 def closed_loop(url: str, *, connections: int, duration_s: float, method: str = "GET",
                 headers: dict[str, str] | None = None, body: bytes | None = None,
                 body_fn: Callable[[int], bytes] | None = None, max_requests: int | None = None,
-                timeout_s: float = 5.0) -> LatencyStats:
+                timeout_s: float = 5.0, headers_fn: Callable[[int], dict[str, str]] | None = None) -> LatencyStats:
     """`connections` threads each send back-to-back for `duration_s` (or until `max_requests` in
     all): maximum throughput from pure Python; latency measured from each request's send."""
     if connections < 1 or duration_s <= 0:
         raise ValueError(f"need connections >= 1 and duration_s > 0 (got {connections}, {duration_s})")
-    run = _Run(url, method, headers, body, body_fn, timeout_s)
+    run = _Run(url, method, headers, body, body_fn, timeout_s, headers_fn)
 
     def next_job() -> tuple[int, float | None] | None:
         if (max_requests is not None and run.next >= max_requests) or time.perf_counter() >= run.t0 + duration_s:
@@ -269,11 +273,18 @@ def _lua_string(data: bytes) -> str:
     return '"' + "".join(chr(b) if 32 <= b < 127 and b not in (34, 92) else f"\\{b:03d}" for b in data) + '"'
 
 
-def _wrk_script(method: str, headers: dict[str, str], body: bytes | None) -> str:
+def _lua_table(headers: dict[str, str]) -> str:
+    return "{" + ", ".join(f"[{_lua_string(k.encode())}] = {_lua_string(v.encode())}" for k, v in headers.items()) + "}"
+
+
+def _wrk_script(method: str, headers: dict[str, str], body: bytes | None, rotate: list[dict[str, str]] | None = None) -> str:
     lines = [f"wrk.method = {_lua_string(method.encode())}"]
     if body is not None:
         lines.append(f"wrk.body = {_lua_string(body)}")  # wrk adds Content-Length itself
     lines += [f"wrk.headers[{_lua_string(k.encode())}] = {_lua_string(v.encode())}" for k, v in headers.items()]
+    if rotate:  # request n carries the (n mod len)-th header set, on top of the common headers
+        lines += ["local sets = {" + ", ".join(_lua_table({**headers, **h}) for h in rotate) + "}", "local n = 0",
+                  "request = function()", "  n = n + 1", "  return wrk.format(nil, nil, sets[(n % #sets) + 1], nil)", "end"]  # fmt: skip
     # One machine-readable line from wrk's own totals, so nothing depends on its human table.
     fields = ["requests", "duration_us", "connect", "read", "write", "status", "timeout",
               "p50_us", "p90_us", "p99_us", "max_us"]
@@ -290,9 +301,11 @@ def _wrk_script(method: str, headers: dict[str, str], body: bytes | None) -> str
 
 
 def run_wrk(url: str, *, headers: dict[str, str] | None = None, method: str = "GET", body: bytes | None = None,
-            duration_s: float = 10, connections: int = 16, threads: int = 2, timeout_s: float = 5) -> LatencyStats:
+            duration_s: float = 10, connections: int = 16, threads: int = 2, timeout_s: float = 5,
+            rotate: list[dict[str, str]] | None = None) -> LatencyStats:
     """Run `wrk` (closed loop, `connections` keep-alive connections over `threads` threads) for
-    `duration_s` against a loopback `url`. wrk takes whole seconds, so times are rounded up."""
+    `duration_s` against a loopback `url`; `rotate`: header sets sent in turn (e.g. one key per
+    user). wrk takes whole seconds, so times are rounded up."""
     _check_url(url)
     if not wrk_available():
         raise RuntimeError("wrk is not installed (Debian: apt-get install wrk)")
@@ -300,7 +313,7 @@ def run_wrk(url: str, *, headers: dict[str, str] | None = None, method: str = "G
     threads = max(1, min(threads, connections))  # wrk refuses fewer connections than threads
     with tempfile.TemporaryDirectory(prefix="generec-wrk-") as tmp:
         script = Path(tmp) / "bench.lua"
-        script.write_text(_wrk_script(method, dict(headers or {}), body))
+        script.write_text(_wrk_script(method, dict(headers or {}), body, rotate))
         cmd = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--latency",
                "--timeout", f"{timeout}s", "-s", str(script), url]
         try:

@@ -46,6 +46,8 @@ def caller(
     else:
         token = request.cookies.get(COOKIE)
         principal = read_session(svc.secret, token) if token else None
+        if principal is not None and not svc.ws.api_keys.active(principal.key_hash):
+            principal = None  # signed in with a key since revoked
     if principal is None:
         what = "the API key was not accepted" if key else "sign in: send the header Authorization: Bearer <key>"
         raise HTTPException(401, what, headers={"WWW-Authenticate": "Bearer"})
@@ -128,19 +130,22 @@ async def feed(
     user: Annotated[str | None, Query(max_length=200, description="admin keys only: whose feed")] = None,
 ) -> dict[str, Any]:
     """The user's feed now: retrieved, repurposed and created items, each labelled."""
-    result = await svc.compute(svc.loop.feed, the_user(p, user), k, None, session)
+    result, shown = await svc.compute(_feed, svc, the_user(p, user), k, None, session)
+    return JSONResponse(shown)  # already JSON-ready: no response-model pass
+
+
+def _feed(svc: Service, user: str, k: int, instruction: str | None, session: str | None):
+    """The loop's feed and its JSON, both off the event loop (they read the database)."""
+    result = svc.loop.feed(user, k, instruction, session)
     for e in result.items:
         svc.metrics.feed_items.labels(e.origin, e.way).inc()
-    return JSONResponse(feed_json(svc.ws, result))  # already JSON-ready: no response-model pass
+    return result, feed_json(svc.ws, result)
 
 
 @router.post("/v1/instruct", tags=["feed"])
 async def instruct(body: InstructIn, p: Caller, svc: ServiceDep) -> dict[str, Any]:
     """An instruction: the guidance in words (or a clarifying question) and the feed it asks for."""
-    result = await svc.compute(svc.loop.feed, the_user(p), body.k, body.text, body.session)
-    for e in result.items:
-        svc.metrics.feed_items.labels(e.origin, e.way).inc()
-    shown = feed_json(svc.ws, result)
+    result, shown = await svc.compute(_feed, svc, the_user(p), body.k, body.text, body.session)
     return JSONResponse({"guidance": shown["guidance"], "feed": shown})
 
 

@@ -26,6 +26,7 @@ class Principal:
 
     role: str  # user | admin
     user_id: str | None  # None for an admin key
+    key_hash: str | None = None  # the key this principal signed in with (a session ends with its key)
 
     @property
     def is_admin(self) -> bool:
@@ -64,7 +65,16 @@ class ApiKeys:
         row = self.db.query("SELECT key_hash, user_id, role FROM api_keys WHERE key_hash = ? AND revoked = 0", (digest,))
         if not row or not hmac.compare_digest(row[0][0], digest):
             return None
-        return Principal(row[0][2], row[0][1])
+        return Principal(row[0][2], row[0][1], digest)
+
+    def active(self, digest: str) -> bool:
+        """Whether the key with this hash exists and is not revoked."""
+        return bool(self.db.query("SELECT 1 FROM api_keys WHERE key_hash = ? AND revoked = 0", (digest,)))
+
+    def revoke_key(self, key: str) -> bool:
+        """Revoke one key (given in plain); whether it was active."""
+        with self.db.transaction() as conn:
+            return conn.execute("UPDATE api_keys SET revoked = 1 WHERE key_hash = ? AND revoked = 0", (key_hash(key),)).rowcount == 1
 
     def revoke(self, user_id: str | None = None, role: str = "user") -> int:
         """Revoke every key of `user_id` (or every admin key); returns how many."""

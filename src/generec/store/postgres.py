@@ -6,7 +6,7 @@ The repositories write one SQL for both engines, in SQLite's words; what differs
 - insertion order: users and items have an explicit `rowid` identity column (schema.py), so
   `ORDER BY rowid` reads the same; interactions and instructions have identity `id`s;
 - JSON: `json_text(column, key)` is `(column::jsonb ->> 'key')`;
-- `INSERT ... ON CONFLICT (event_id) WHERE event_id IS NOT NULL DO NOTHING` is PostgreSQL's own
+- `INSERT ... ON CONFLICT (user_id, event_id) WHERE event_id IS NOT NULL DO NOTHING` is PostgreSQL's own
   syntax, and changed-row counts come from `cursor.rowcount` on both;
 - the schema version is a one-row `schema_version` table.
 
@@ -112,7 +112,7 @@ class PostgresDatabase:
         the generec schema is refused, unchanged."""
         self.url, self.name = url, redact(url)
         self._local = threading.local()
-        self._all: list[psycopg.Connection] = []
+        self._all: list[tuple[threading.Thread, psycopg.Connection]] = []  # every open connection, by its thread
         self._guard = threading.Lock()  # guards `_all`
         self._closed = False
         self._connect()
@@ -135,8 +135,17 @@ class PostgresDatabase:
         raw.execute(f"SET lock_timeout = {LOCK_TIMEOUT_MS}")
         conn = Connection(raw)
         self._local.conn, self._local.depth = conn, 0
+        me = threading.current_thread()
         with self._guard:
-            self._all.append(raw)
+            # a thread that ended (a server's idle worker thread) or a connection replaced here
+            # (the server dropped it) holds a server slot until it is closed: close those now
+            done = [(t, c) for t, c in self._all if not t.is_alive() or t is me]
+            self._all = [(t, c) for t, c in self._all if t.is_alive() and t is not me] + [(me, raw)]
+        for _, old in done:
+            try:
+                old.close()
+            except psycopg.Error:
+                pass
         return conn
 
     @property
@@ -265,7 +274,7 @@ class PostgresDatabase:
     def close(self) -> None:
         with self._guard:
             conns, self._all = self._all, []
-        for conn in conns:
+        for _, conn in conns:
             conn.close()
         self._local = threading.local()
         self._closed = True

@@ -205,14 +205,14 @@ class Interactions:
         self.add_many([interaction])
 
     def add_once(self, interactions: Sequence[Interaction]) -> tuple[int, int]:
-        """Store events in one transaction, each event id at most once: (stored, duplicates).
+        """Store events in one transaction, each (user, event id) at most once: (stored, duplicates).
         Rows must already be valid (known user and item): only a repeated event id is skipped."""
         rows = [(i.user_id, i.item_id, i.ts, str(i.event), i.value, i.source, i.event_id) for i in interactions]
         with self.db.transaction() as conn:
             self.db.log_order(conn)
             stored = conn.executemany(
                 "INSERT INTO interactions (user_id, item_id, ts, event, value, source, event_id) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) WHERE event_id IS NOT NULL DO NOTHING",
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id, event_id) WHERE event_id IS NOT NULL DO NOTHING",
                 rows,
             ).rowcount if rows else 0
         return stored, len(rows) - stored

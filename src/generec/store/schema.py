@@ -96,6 +96,12 @@ MIGRATIONS: list[str] = [
     CREATE UNIQUE INDEX interactions_event_id ON interactions(event_id) WHERE event_id IS NOT NULL;
     CREATE INDEX interactions_feedback ON interactions(user_id, id) WHERE event != 'impression';
     """,
+    # 4: an event id is the client's, so it is unique per user: one user's id never makes
+    #    another user's event a "duplicate" (nor tells them which ids others have used)
+    """
+    DROP INDEX interactions_event_id;
+    CREATE UNIQUE INDEX interactions_event_id ON interactions(user_id, event_id) WHERE event_id IS NOT NULL;
+    """,
 ]
 
 POSTGRES_MIGRATIONS: list[str] = [
@@ -181,6 +187,12 @@ POSTGRES_MIGRATIONS: list[str] = [
     ALTER TABLE interactions ADD COLUMN event_id TEXT;
     CREATE UNIQUE INDEX interactions_event_id ON interactions(event_id) WHERE event_id IS NOT NULL;
     CREATE INDEX interactions_feedback ON interactions(user_id, id) WHERE event != 'impression';
+    """,
+    # 4: an event id is the client's, so it is unique per user: one user's id never makes
+    #    another user's event a "duplicate" (nor tells them which ids others have used)
+    """
+    DROP INDEX interactions_event_id;
+    CREATE UNIQUE INDEX interactions_event_id ON interactions(user_id, event_id) WHERE event_id IS NOT NULL;
     """,
 ]
 
