@@ -9,7 +9,8 @@
    already stored, so a chunk computed twice (a retried worker, a resumed job) is written once.
 
 Outputs equal the sequential path's for the same seed: the pipeline is deterministic per (user,
-item, seed) and nothing a task reads is written by another task of the same job.
+item, seed), nothing a task reads is written by another task of the same job, and every worker
+(the driver too, on the sequential path) runs with the same thread pools (`BatchWorker.run`).
 """
 
 from __future__ import annotations
@@ -177,7 +178,7 @@ def _run_sequential(ws: Workspace, method: str, args: tuple, chunks: list[list])
     worker = BatchWorker(str(ws.root), _db_url(ws))
     try:
         for chunk in chunks:
-            yield getattr(worker, method)(chunk, *args)
+            yield worker.run(method, chunk, *args)
     finally:
         worker.ws.close()
 
@@ -191,7 +192,7 @@ def _run_ray(ws: Workspace, method: str, args: tuple, chunks: list[list], cfg: B
     actors = [Actor.remote(str(ws.root.resolve()), _db_url(ws)) for _ in range(min(n, len(chunks)) or 1)]
 
     try:
-        yield from ActorPool(actors).map_unordered(lambda actor, chunk: getattr(actor, method).remote(chunk, *args), chunks)
+        yield from ActorPool(actors).map_unordered(lambda actor, chunk: actor.run.remote(method, chunk, *args), chunks)
     except ray.exceptions.RayError as exc:
         raise WorkspaceError(f"batch: a worker failed ({str(exc).splitlines()[0]}); finished chunks are stored, rerun the job to resume") from None
     finally:
