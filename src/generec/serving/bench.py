@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass
 
 from generec.errors import InputError
 from generec.serving import loadgen
+from generec.types import Origin
 from generec.workspace import Workspace
 
 
@@ -91,7 +92,7 @@ def bench_serve(ws: Workspace, config: BenchServeConfig, progress: Callable[[str
     readers = [config.user] if config.user else ids[: config.users]
     if not readers or any(ws.users.get(u) is None for u in readers):
         raise InputError(f"bench serve: no user {config.user!r} in {ws.root}" if config.user else f"bench serve: no users in {ws.root}")
-    item = next((i for i in ws.items.ids() if ws.items.get(i).origin == "human"), None)
+    item = next(iter(ws.items.ids(origin=Origin.HUMAN)), None)  # one query, not one per item
     writer = ids[-1]  # feedback is posted as another user, so that the readers keep their history
     keys = {u: ws.api_keys.create(u) for u in dict.fromkeys([*readers, writer])}
     rotate = [{"Authorization": f"Bearer {keys[u]}"} for u in readers]
