@@ -52,6 +52,32 @@ def test_editor_protocol_on_the_tiny_benchmark(bench_copy):
     assert again.covers == report.covers and again.clips == report.clips
 
 
+def test_the_protocol_sharded_by_user_on_local_ray_equals_the_sequential_run(bench_copy):
+    from generec.batch.shards import ShardConfig
+
+    cfg = EditorEvalConfig(n_users=3, ks=(1, 2), seed=0)
+    seq = evaluate_editor(bench_copy, get_image_encoder(), cfg)
+    par = evaluate_editor(bench_copy, get_image_encoder(), cfg, shards=ShardConfig(workers=2))
+    assert par.info["workers"] == 2 and seq.info["workers"] == 0
+    assert par.covers == seq.covers and par.clips == seq.clips  # exactly: each user's draws and batches are their own
+    assert par.info["frames_judged"] == seq.info["frames_judged"] > 0
+
+
+def test_bad_shard_settings_are_refused_before_anything_runs(bench_copy):
+    from generec.batch.shards import ShardConfig
+    from generec.errors import InputError
+
+    with pytest.raises(InputError, match="--workers"):
+        ShardConfig(workers=-1)
+    with pytest.raises(InputError, match="--workers N"):
+        ShardConfig(address="127.0.0.1:6379")
+    before = sorted(p.name for p in (bench_copy.root / "reports").glob("*")) if (bench_copy.root / "reports").exists() else []
+    with pytest.raises(InputError, match="not reachable"):
+        evaluate_editor(bench_copy, get_image_encoder(), EditorEvalConfig(n_users=1, ks=(1,)), shards=ShardConfig(workers=1, address="127.0.0.1:9"))
+    after = sorted(p.name for p in (bench_copy.root / "reports").glob("*")) if (bench_copy.root / "reports").exists() else []
+    assert before == after
+
+
 def test_protocol_judges_looks_from_impressions_when_covers_carry_look_tags(bench_copy):
     # tag every cover with the look it shows (a platform with complete look tags), then two tagged
     # covers per look are enough for a class, one impression for a taste

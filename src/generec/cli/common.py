@@ -44,6 +44,8 @@ err = Console(stderr=True)
 
 WorkspaceOpt = Annotated[Optional[Path], typer.Option("--workspace", "-w", help="Workspace directory [default: $GENEREC_HOME, else ./workspace].", show_default=False)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+ShardWorkersOpt = Annotated[int, typer.Option("--workers", help="Ray workers that share the work, user by user (one CPU each); 0: in this process. The numbers do not depend on it.")]
+ShardAddressOpt = Annotated[Optional[str], typer.Option("--ray-address", help="An existing Ray cluster (host:port) for the --workers instead of a local one.")]
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="A TOML or JSON config file (flags override it).")]
 
 

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from generec.cli.common import (ConfigOpt, JsonOpt, WorkspaceOpt, _open, _print_json, _save_and_print_json, app, edit_app, err,
+from generec.cli.common import (ConfigOpt, JsonOpt, ShardAddressOpt, ShardWorkersOpt, WorkspaceOpt, _open, _print_json, _save_and_print_json, app, edit_app, err,
                                 evaluate_app, handle_errors, lit, out, progress_bar)  # fmt: skip
 from generec.config import load_config
 from generec.errors import InputError
@@ -151,19 +151,23 @@ def evaluate_creator_cmd(
     quick: Annotated[bool, typer.Option("--quick", help="Only the judge's concept and look accuracy (for the curve against training minutes).")] = False,
     grid: Annotated[Optional[Path], typer.Option("--grid", help="Also write the created covers as one PNG: a row per concept, a column per look.")] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    workers: ShardWorkersOpt = 0,
+    ray_address: ShardAddressOpt = None,
     workspace: WorkspaceOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """The AI creator on the micro-video benchmark, judged on pixels: asked concept and look, CTR against what retrieval serves, FD-EffNet, memorisation, Cos@5 / PS@5 of regenerated covers, revision."""
+    from generec.batch.shards import ShardConfig
     from generec.evaluation.creation import PAPER_RDM, CreatorEvalConfig, evaluate_creator
 
+    shards = ShardConfig(workers=workers, address=ray_address)
     if users < 1 or combos < 0 or regenerate_users < 0:
         raise InputError(f"--users must be >= 1 and --combos, --regenerate-users >= 0, found {users}, {combos}, {regenerate_users}")
     cfg = CreatorEvalConfig(n_users=users, combos=combos, regenerate_users=regenerate_users, seed=seed,
                             checkpoint=str(checkpoint) if checkpoint else None, quick=quick)  # fmt: skip
     ws = _open(workspace)
     with progress_bar(quiet=json_out) as update:
-        report = evaluate_creator(ws, cfg, update)
+        report = evaluate_creator(ws, cfg, update, shards)
     if grid is not None:
         from generec.datasets.oracle import Oracle
         from generec.evaluation.creation import sample_grid

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.table import Table
 
-from generec.cli.common import (ConfigOpt, JsonOpt, WorkspaceOpt, _open, _print_json, _save_and_print_json, bench_app, edit_app, err,
+from generec.cli.common import (ConfigOpt, JsonOpt, ShardAddressOpt, ShardWorkersOpt, WorkspaceOpt, _open, _print_json, _save_and_print_json, bench_app, edit_app, err,
                                 evaluate_app, handle_errors, lit, out, progress_bar)  # fmt: skip
 from generec.config import load_config
 from generec.workspace import Workspace
@@ -151,16 +151,20 @@ def evaluate_editor_cmd(
     clip_length: Annotated[float, typer.Option("--clip-length", help="Clip length in seconds.")] = 5.0,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     no_look_tags: Annotated[bool, typer.Option("--no-look-tags", help="Remove every look word (the benchmark's list) from the items' tags before the product reads them.")] = False,
+    workers: ShardWorkersOpt = 0,
+    ray_address: ShardAddressOpt = None,
     workspace: WorkspaceOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """The paper's editing protocol on the micro-video benchmark: Cos@K, PS@K and the oracle's CTR@K / watch@K, judged from the pixels shown."""
+    from generec.batch.shards import ShardConfig
     from generec.encoders.image import get_image_encoder
     from generec.evaluation.editing import EditorEvalConfig, evaluate_editor
 
+    shards = ShardConfig(workers=workers, address=ray_address)
     ws = _open(workspace)
     with progress_bar(quiet=json_out) as update:
-        report = evaluate_editor(ws, get_image_encoder(), EditorEvalConfig(n_users=users, clip_length_s=clip_length, seed=seed, strip_look_tags=no_look_tags), update)
+        report = evaluate_editor(ws, get_image_encoder(), EditorEvalConfig(n_users=users, clip_length_s=clip_length, seed=seed, strip_look_tags=no_look_tags), update, shards)
     if (path := _save_and_print_json(ws, "evaluate-editor" + ("-no-look-tags" if no_look_tags else ""), report.to_dict(), json_out)) is None:
         return
     info = report.info

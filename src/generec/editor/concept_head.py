@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -117,11 +119,17 @@ class ConceptHead:
 
 def save_fitted(path: str | Path, stem: str, arrays: dict[str, np.ndarray], meta: dict) -> Path:
     """A fitted head as `STEM.npz` (its arrays) and `STEM.json` (version, config, data hash),
-    the JSON written last and atomically: a head is complete once its JSON is there."""
+    each file written under a name of this writer's own and renamed into place, the JSON last: a
+    head is complete once its JSON is there, and processes that fit the same head at once (the
+    shards of an evaluation, batch workers) each leave a whole one."""
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
-    np.savez(path / f"{stem}.npz", **arrays)
-    tmp = path / f"{stem}.json.tmp"
+    mine = f"{os.getpid()}-{threading.get_ident()}.tmp"
+    tmp = path / f"{stem}.npz.{mine}"
+    with open(tmp, "wb") as fh:
+        np.savez(fh, **arrays)
+    tmp.replace(path / f"{stem}.npz")
+    tmp = path / f"{stem}.json.{mine}"
     tmp.write_text(json.dumps(meta, indent=2))
     tmp.replace(path / f"{stem}.json")
     return path

@@ -9,6 +9,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -253,17 +255,19 @@ class ContrastiveBridge:
         self._check_fitted()
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
-        tmp = path / f".{WEIGHTS_FILE}.tmp"
+        mine = f"{os.getpid()}-{threading.get_ident()}.tmp"  # processes fitting the same bridge at once each leave a whole one
+        tmp = path / f".{WEIGHTS_FILE}.{mine}"
         with open(tmp, "wb") as f:
             np.savez(f, **self._state())
+        weights_sha256 = _sha256(tmp)
         tmp.replace(path / WEIGHTS_FILE)
         meta = {
             "version": CHECKPOINT_VERSION, "kind": "contrastive-bridge", "config": dataclasses.asdict(self.config),
             "text_dim": self.text_dim, "image_dim": self.image_dim, "temperature": self.temperature_,
             "data_hash": self.data_hash_, "train_log": dataclasses.asdict(self.train_log_),
-            "weights_sha256": _sha256(path / WEIGHTS_FILE),
+            "weights_sha256": weights_sha256,
         }  # fmt: skip
-        tmp = path / f".{CONFIG_FILE}.tmp"
+        tmp = path / f".{CONFIG_FILE}.{mine}"
         tmp.write_text(json.dumps(meta, indent=2, sort_keys=True))
         tmp.replace(path / CONFIG_FILE)
         return path

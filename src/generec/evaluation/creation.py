@@ -30,21 +30,15 @@ from typing import Any
 
 import numpy as np
 
+from generec.batch.shards import ShardConfig, blocks, shard_pool
 from generec.errors import InputError
-from generec.fidelity.gate import FidelityBlocked
-from generec.evaluation.generation_metrics import diversity, fd_effnet, near_duplicate_threshold, nearest, phash_bits
-from generec.evaluation.judged import clip_steps, upright_at
+from generec.evaluation import creation_shard
+from generec.evaluation.creation_shard import LOOK_WORDS, PHRASINGS, CreatorShared, shown_frames  # noqa: F401
+from generec.evaluation.generation_metrics import fd_effnet, near_duplicate_threshold, nearest, phash_bits
 from generec.types import Origin
 from generec.workspace import Workspace
 
 PAPER_RDM = {"original Cos@5": 0.4978, "RDM Cos@5": 0.5369}  # GeneRec (Wang et al., 2023), Table 2
-PHRASINGS = (
-    "make me a {look} video of {concept}",
-    "create a new {look} clip about {concept}",
-    "generate something with {concept}, {look} style",
-    "can you make an original {concept} video in {look}",
-)
-LOOK_WORDS = {"natural": "natural", "black_and_white": "black and white"}
 
 
 @dataclass(frozen=True)
@@ -73,68 +67,26 @@ class CreatorReport:
                 "revision": self.revision, "per_look": self.per_look, "paper": PAPER_RDM, "info": self.info}  # fmt: skip
 
 
-def _shares(cp: np.ndarray, sp: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    w = lengths / lengths.sum()
-    c = np.bincount(cp.argmax(1), weights=w, minlength=cp.shape[1])
-    s = np.bincount(sp.argmax(1), weights=w, minlength=sp.shape[1])
-    return c, s
-
-
-class _Judged:
-    """Covers and videos as shown, judged once."""
-
-    def __init__(self, ws: Workspace, oracle) -> None:
-        self.ws, self.oracle, self._covers, self._videos = ws, oracle, {}, {}
-
-    def cover(self, item) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        if item.id not in self._covers:
-            from generec.encoders.video import cover_image
-
-            im = cover_image(self.ws, item)
-            cp, sp = self.oracle.judge_images([im])
-            self._covers[item.id] = (cp[0], sp[0], im)
-        return self._covers[item.id]
-
-    def video(self, item) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[np.ndarray]]:
-        if item.id not in self._videos:
-            mids, lengths = clip_steps(0.0, float(item.media.duration))
-            frames = upright_at(self.ws.media_path(item.media.hash, item.media.mime), [float(t) for t in mids])
-            cp, sp = self.oracle.judge_images(frames)
-            self._videos[item.id] = (cp, sp, lengths, frames)
-        return self._videos[item.id]
-
-    def ctr(self, user: str, item) -> float:
-        cp, sp, _ = self.cover(item)
-        return float(self.oracle.click_probs_judged(user, cp[None], sp[None])[0])
-
-    def watch(self, user: str, item) -> float:
-        cp, sp, lengths, _ = self.video(item)
-        return float(self.oracle.watch_value_judged(user, cp, sp, lengths).ratio)
-
-    def satisfies(self, item, concept: int, look: int) -> tuple[bool, bool]:
-        cp, sp, lengths, _ = self.video(item)
-        c, s = _shares(cp, sp, lengths)
-        return bool(c[concept] >= 0.5), bool(s[look] >= 0.5)
-
-
-def evaluate_creator(ws: Workspace, config: CreatorEvalConfig | None = None, progress: Callable | None = None) -> CreatorReport:
-    from generec.creator.creator import CreateConfig
+def evaluate_creator(ws: Workspace, config: CreatorEvalConfig | None = None, progress: Callable | None = None,
+                     shards: ShardConfig | None = None) -> CreatorReport:  # fmt: skip
+    """The evaluation; `shards` runs the creating steps (2, 3b, 4) on Ray workers, one task at a
+    time (equal results for any number of workers: `creation_shard.py`)."""
+    from generec.batch.jobs import _write as store_rows
     from generec.datasets.oracle import Oracle
     from generec.encoders.image import get_image_encoder
-    from generec.feed import retrieve_feed
-    from generec.pipeline import CreatorSettings, create, parse_instruction
-    from generec.retrieval.data import make_split
     from generec.evaluation.editing import _train_multimodal
+    from generec.pipeline import CreatorSettings
+    from generec.retrieval.data import make_split
 
-    cfg = config or CreatorEvalConfig()
+    cfg, shards = config or CreatorEvalConfig(), shards or ShardConfig()
+    shards.check()
     started = time.perf_counter()
     progress = progress or (lambda *a: None)
     # 1. the benchmark, the creator, the test users and a retriever on the training period
     oracle = Oracle.load(ws.oracle_dir)
     if oracle.judge is None:
         raise InputError(f"the oracle in {ws.oracle_dir} has no judge; rebuild the benchmark")
-    settings = CreatorSettings(checkpoint=cfg.checkpoint)
-    generator, frames, _ = settings.load(ws)
+    generator, frames, _ = CreatorSettings(checkpoint=cfg.checkpoint).load(ws)
     split = make_split(ws, "microvideo")
     model = _train_multimodal(ws, split, progress) if not cfg.quick else None
     train = split.train
@@ -144,99 +96,62 @@ def evaluate_creator(ws: Workspace, config: CreatorEvalConfig | None = None, pro
     rng = np.random.default_rng(cfg.seed)
     if not len(pool):
         raise InputError(f"workspace {ws.root}: no test user with a training history to create for")
-    users = [train.user_ids[u] for u in np.sort(rng.choice(pool, size=min(cfg.n_users, len(pool)), replace=False))]
-    items = {i.id: i for i in ws.items.all(origin=Origin.HUMAN)}
-    judged = _Judged(ws, oracle)
+    users = [str(train.user_ids[u]) for u in np.sort(rng.choice(pool, size=min(cfg.n_users, len(pool)), replace=False))]
     combos = [(c, s) for c in range(len(oracle.concepts)) for s in range(len(oracle.styles))]
     if cfg.combos:
         combos = [combos[i] for i in np.sort(rng.choice(len(combos), min(cfg.combos, len(combos)), replace=False))]
-    # 2. one creation per concept × look
-    rows: list[dict[str, Any]] = []
-    created = []
-    for n, (ci, si) in enumerate(combos):
-        user = users[n % len(users)]
-        concept, look = oracle.concepts[ci], oracle.styles[si]
-        text = PHRASINGS[n % len(PHRASINGS)].format(concept=concept, look=LOOK_WORDS.get(look, look))
-        g = parse_instruction(ws, text)
-        t0 = time.perf_counter()
-        try:
-            result = create(ws, user, guidance=g, n=1, create_config=CreateConfig(seed=cfg.seed + n), settings=settings)[0]
-        except FidelityBlocked as exc:  # the gate keeps it from the user: nothing shown, nothing satisfied
-            rows.append({"user": user, "concept": concept, "look": look, "text": text, "parsed_include": list(g.include), "parsed_style": g.style,
-                         "blocked": str(exc), "concept_ok": False, "look_ok": False, "cover_concept_ok": False, "cover_look_ok": False,
-                         "seconds": time.perf_counter() - t0, "item": None, **({} if cfg.quick else {"ctr": 0.0, "watch": 0.0})})  # fmt: skip
-            progress("create", n + 1, len(combos))
-            continue
-        seconds = time.perf_counter() - t0
-        item = result.item
-        created.append((user, item))
-        ok_c, ok_s = judged.satisfies(item, ci, si)
-        cp, sp, _ = judged.cover(item)
-        row = {"user": user, "concept": concept, "look": look, "text": text, "parsed_include": list(g.include), "parsed_style": g.style,
-               "concept_ok": ok_c, "look_ok": ok_s, "cover_concept_ok": bool(cp.argmax() == ci), "cover_look_ok": bool(sp.argmax() == si),
-               "seconds": seconds, "item": item.id}  # fmt: skip
-        if not cfg.quick:
-            row |= {"ctr": judged.ctr(user, item), "watch": judged.watch(user, item)}
-            rec = model.recommend(user, 5).items
-            row["ctr_top5_original"] = float(np.mean([judged.ctr(user, items[s.item_id]) for s in rec]))
-            served = retrieve_feed(ws, model, user, g.model_copy(update={"mode": "retrieve"}), 5)
-            if served:
-                first = items[served[0].item_id]
-                row |= {"ctr_served": judged.ctr(user, first), "watch_served": judged.watch(user, first)}
-                row["served_satisfied"] = all(judged.satisfies(first, ci, si))
-                ok = [items[e.item_id] for e in served if all(judged.satisfies(items[e.item_id], ci, si))]
-                row["ctr_best_satisfying"] = max((judged.ctr(user, i) for i in ok), default=None)
-            rand = rng.choice(list(items), 5, replace=False)
-            row["ctr_random"] = float(np.mean([judged.ctr(user, items[i]) for i in rand]))
-        rows.append(row)
-        progress("create", n + 1, len(combos))
-    asked, per_look = _asked(rows, oracle.styles)
-    report = CreatorReport(asked, {}, {}, {}, {}, per_look, {"combos": len(combos), "users": len(users), "rows": rows,
-                                                            "checkpoint": generator.checkpoint_hash, "creator_meta": getattr(generator, "meta", {})})  # fmt: skip
-    if cfg.quick:
-        report.info["seconds"] = time.perf_counter() - started
-        return report
-    report.for_user = _for_user(rows)
-    # 3. realism and novelty
-    encoder = get_image_encoder()
-    shown = [f for _, item in created for f in judged.video(item)[3]]
-    if 3 * len(shown) > len(frames):  # FD needs three real sets as large as the created one
-        shown = [shown[i] for i in np.random.default_rng(cfg.seed).choice(len(shown), len(frames) // 3, replace=False)]
-    gen_f = encoder.encode(shown).features
-    report.realism = fd_effnet(gen_f, frames.features, np.random.default_rng(cfg.seed))
-    covers = [judged.cover(item)[2] for _, item in created]
-    cov_f = encoder.encode(covers).features
-    train_bits = phash_bits(list(frames.images))
-    cos, dist = nearest(cov_f, phash_bits(covers), frames.features, train_bits)
-    from generec.encoders.video import cover_image
 
-    cat_covers = [cover_image(ws, i) for i in items.values()]
-    threshold, cat_nn = near_duplicate_threshold(phash_bits(cat_covers), np.arange(len(cat_covers)))
-    report.realism |= {"nearest_cos_median": float(np.median(cos)), "nearest_phash_median": float(np.median(dist)),
-                       "nearest_phash_min": float(dist.min()), "catalogue_nn_phash_median": float(np.median(cat_nn)),
-                       "near_duplicate_threshold": threshold, "copies": int((dist <= threshold).sum()), "n_covers": len(covers)}  # fmt: skip
-    # within-user diversity: a second creation of the same request
-    divs = []
-    for n in range(min(cfg.diversity_users, len(rows))):
-        r = rows[n]
-        g = parse_instruction(ws, r["text"])
-        try:
-            two = create(ws, r["user"], guidance=g, n=2, create_config=CreateConfig(seed=cfg.seed + 10_000 + n), settings=settings)
-        except FidelityBlocked:
-            continue
-        if len(two) < 2:
-            continue
-        divs.append(diversity(encoder.encode([judged.cover(c.item)[2] for c in two]).features))
-        progress("diversity", n + 1, cfg.diversity_users)
-    report.realism["within_user_diversity"] = float(np.mean(divs)) if divs else float("nan")
-    # 4. generated covers (the paper's protocol) and revision
-    report.covers, report.revision = _covers_and_revision(ws, cfg, users, model, items, judged, generator, frames, oracle, progress)
+    def run(pool, fn, tasks: list, stage: str) -> list:
+        """`fn` over `tasks`, one task a block; each block's item rows stored in one transaction."""
+        out = []
+        for block in pool.map(fn, blocks(tasks, len(tasks))):
+            store_rows(ws, block)
+            out.extend(block.results)
+            progress(stage, len(out), len(tasks))
+        return out
+
+    with shard_pool(ws, creation_shard.setup, CreatorShared(cfg, model), shards) as workers:
+        # 2. one creation per concept × look, for the users in turn
+        rows = run(workers, creation_shard.create_combos, [(n, c, s, users[n % len(users)]) for n, (c, s) in enumerate(combos)], "create")
+        asked, per_look = _asked(rows, oracle.styles)
+        report = CreatorReport(asked, {}, {}, {}, {}, per_look, {"combos": len(combos), "users": len(users), "rows": rows, "workers": shards.workers,
+                                                                "checkpoint": generator.checkpoint_hash, "creator_meta": getattr(generator, "meta", {})})  # fmt: skip
+        if cfg.quick:
+            report.info["seconds"] = time.perf_counter() - started
+            return report
+        report.for_user = _for_user(rows)
+        # 3. realism and novelty of what was created (as shown: one frame per second, the cover)
+        report.realism = _realism(ws, cfg, [ws.items.get(r["item"]) for r in rows if r["item"]], frames, get_image_encoder())
+        # within-user diversity: a second request of the same words, two creations
+        divs = run(workers, creation_shard.diversity_pairs, [(n, rows[n]["user"], rows[n]["text"]) for n in range(min(cfg.diversity_users, len(rows)))], "diversity")
+        divs = [d for d in divs if d is not None]
+        report.realism["within_user_diversity"] = float(np.mean(divs)) if divs else float("nan")
+        # 4. generated covers (the paper's protocol) and revision, user by user
+        per_user = run(workers, creation_shard.regenerate_users, list(enumerate(users[: cfg.regenerate_users])), "regenerate")
+    report.covers, report.revision = _covers_and_revision(per_user)
     report.info["seconds"] = time.perf_counter() - started
     return report
 
 
+def _realism(ws: Workspace, cfg: CreatorEvalConfig, created: list, frames, encoder) -> dict[str, float]:
+    """FD-EffNet of the created frames against real ones; each cover's nearest training image."""
+    from generec.encoders.video import cover_image
+
+    shown = [f for item in created for f in shown_frames(ws, item)]
+    if 3 * len(shown) > len(frames):  # FD needs three real sets as large as the created one
+        shown = [shown[i] for i in np.random.default_rng(cfg.seed).choice(len(shown), len(frames) // 3, replace=False)]
+    out = fd_effnet(encoder.encode(shown).features, frames.features, np.random.default_rng(cfg.seed))
+    covers = [cover_image(ws, item) for item in created]
+    cos, dist = nearest(encoder.encode(covers).features, phash_bits(covers), frames.features, phash_bits(list(frames.images)))
+    cat_covers = [cover_image(ws, i) for i in ws.items.all(origin=Origin.HUMAN)]
+    threshold, cat_nn = near_duplicate_threshold(phash_bits(cat_covers), np.arange(len(cat_covers)))
+    return out | {"nearest_cos_median": float(np.median(cos)), "nearest_phash_median": float(np.median(dist)),
+                  "nearest_phash_min": float(dist.min()), "catalogue_nn_phash_median": float(np.median(cat_nn)),
+                  "near_duplicate_threshold": threshold, "copies": int((dist <= threshold).sum()), "n_covers": len(covers)}  # fmt: skip
+
+
 def _asked(rows: list[dict], styles: list[str]) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
-    mean = lambda key, rs: float(np.mean([r[key] for r in rs])) if rs else float("nan")  # noqa: E731
+    mean = lambda key, rs: float(np.mean([r[key] for r in rs])) if rs else float("nan")
     asked = {"concept_accuracy": mean("concept_ok", rows), "look_accuracy": mean("look_ok", rows),
              "both": float(np.mean([r["concept_ok"] and r["look_ok"] for r in rows])),
              "cover_concept_accuracy": mean("cover_concept_ok", rows), "cover_look_accuracy": mean("cover_look_ok", rows),
@@ -265,49 +180,15 @@ def _for_user(rows: list[dict]) -> dict[str, float]:
     return out
 
 
-def _covers_and_revision(ws, cfg, users, model, items, judged, generator, frames, oracle, progress):
-    from generec.editor.preference import history_covers
-    from generec.editor.regenerate import RegenerateEditor
-    from generec.pipeline import EditConfig, edit_context
-
-    def unit(x):
-        return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-8)
-
-    rng = np.random.default_rng(cfg.seed + 1)
-    vals = {k: [] for k in ("orig_cos", "regen_cos", "orig_ps", "regen_ps", "orig_ctr", "regen_ctr")}
-    first_p, revised_p, blocked = [], [], 0
-    chosen = users[: cfg.regenerate_users]
-    for n, user in enumerate(chosen):
-        ctx, _ = edit_context(ws, user, None, EditConfig(), "regenerate")
-        hist = history_covers(ws, user, ctx.encoder, ctx.cache).mean(0)
-        editor = RegenerateEditor(ctx, generator, frames)
-        for rank, s in enumerate(model.recommend(user, 5).items):
-            parent = items[s.item_id]
-            try:
-                res = editor(parent)
-            except FidelityBlocked:  # the original cover stays: counted as no change
-                blocked += 1
-                continue
-            orig_im, new_im = judged.cover(parent)[2], judged.cover(res.item)[2]
-            f = ctx.encoder.encode([orig_im, new_im]).features
-            cos = unit(f) @ unit(hist)
-            ps = model.score_content([user, user], f, [parent.id, parent.id])
-            vals["orig_cos"].append(cos[0]), vals["regen_cos"].append(cos[1])
-            vals["orig_ps"].append(ps[0]), vals["regen_ps"].append(ps[1])
-            p0, p1 = judged.ctr(user, parent), judged.ctr(user, res.item)
-            vals["orig_ctr"].append(p0), vals["regen_ctr"].append(p1)
-            if rank == 0 and rng.random() >= p1:  # the simulated user skips it: revise
-                try:
-                    rev = editor(parent, rejected=[res.item])
-                except FidelityBlocked:
-                    continue
-                first_p.append(p1)
-                revised_p.append(judged.ctr(user, rev.item))
-        progress("regenerate", n + 1, len(chosen))
+def _covers_and_revision(per_user: list[dict]) -> tuple[dict[str, dict[str, float]], dict[str, float]]:
+    vals = {k: [v for u in per_user for v in u["vals"][k]] for k in ("orig_cos", "regen_cos", "orig_ps", "regen_ps", "orig_ctr", "regen_ctr")}
+    pairs = [(u["first_p"], u["revised_p"]) for u in per_user if u["first_p"] is not None]
+    first_p, revised_p = np.array([p for p, _ in pairs]), np.array([r for _, r in pairs])
     covers = {"original": {"Cos@5": float(np.mean(vals["orig_cos"])), "PS@5": float(np.mean(vals["orig_ps"])), "CTR@5": float(np.mean(vals["orig_ctr"]))},
               "regenerated": {"Cos@5": float(np.mean(vals["regen_cos"])), "PS@5": float(np.mean(vals["regen_ps"])), "CTR@5": float(np.mean(vals["regen_ctr"]))}}  # fmt: skip
-    revision = {"rejected_ctr": float(np.mean(first_p)) if first_p else float("nan"), "revision_ctr": float(np.mean(revised_p)) if revised_p else float("nan"),
-                "improved_share": float(np.mean(np.array(revised_p) > np.array(first_p))) if first_p else float("nan"), "n": len(first_p), "blocked_covers": blocked}  # fmt: skip
+    revision = {"rejected_ctr": float(first_p.mean()) if pairs else float("nan"), "revision_ctr": float(revised_p.mean()) if pairs else float("nan"),
+                "improved_share": float(np.mean(revised_p > first_p)) if pairs else float("nan"), "n": len(pairs),
+                "blocked_covers": sum(u["blocked"] for u in per_user)}  # fmt: skip
     return covers, revision
 
 

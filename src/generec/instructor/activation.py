@@ -37,6 +37,7 @@ duration; never the pixels' ground truth) and scores how well it satisfies the g
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -185,13 +186,22 @@ def shows(reading: ItemReading, term: str, vocabulary: Iterable[str]) -> bool:
 # -- checking candidates --------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=64)
+def _vocab_set(vocabulary: tuple[str, ...]) -> frozenset[str]:
+    """The terms read as concepts: the catalogue's and the synonym table's (built once per vocabulary)."""
+    return frozenset(vocabulary) | frozenset(CONCEPT_SYNONYMS)
+
+
 def check_item(
     item: Item, guidance: Guidance, rank: int = 0, score: float = 0.0, vocabulary: Iterable[str] = (), min_clip_s: float = 1.0
 ) -> CandidateCheck:
-    vocab = set(vocabulary) | set(CONCEPT_SYNONYMS)
     r = read_item(item)
-    inc = tuple(t for t in guidance.include if shows(r, t, vocab))
-    exc = tuple(t for t in guidance.exclude if shows(r, t, vocab))
+    if guidance.include or guidance.exclude:
+        vocab = _vocab_set(tuple(vocabulary))
+        inc = tuple(t for t in guidance.include if shows(r, t, vocab))
+        exc = tuple(t for t in guidance.exclude if shows(r, t, vocab))
+    else:
+        inc = exc = ()
     share = len(inc) / len(guidance.include) if guidance.include else 1.0
     lo, hi = guidance.min_duration_s, guidance.max_duration_s
     d = r.duration_s

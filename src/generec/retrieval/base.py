@@ -162,7 +162,11 @@ class Retriever:
             else:
                 top = np.arange(len(scores))
             top = top[np.lexsort((top, -scores[top]))]  # best first; ties by catalogue order
-            out = [Scored(str(ids[j]), float(scores[j])) for j in top if np.isfinite(scores[j]) and (predicate is None or predicate(str(ids[j])))][:want]
+            top = top[np.isfinite(scores[top])]
+            if predicate is None:
+                top = top[:want]
+            pairs = zip(ids[top].tolist(), scores[top].tolist())
+            out = [Scored(str(i), v) for i, v in pairs if predicate is None or predicate(str(i))][:want]
             if len(out) >= want or n >= eligible:
                 return out
             n = min(eligible, n * 4)
