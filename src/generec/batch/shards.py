@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from generec.batch.cluster import ClusterConfig, _check_reachable, ray_cluster
+from generec.batch.jobs import _db_url
 from generec.errors import GenerecError, InputError, WorkspaceError
 from generec.workspace import Workspace
 
@@ -120,12 +121,6 @@ class ShardPool:
             raise
         except ray.exceptions.RayError as exc:  # a worker died (memory, a lost node)
             raise WorkspaceError(f"a shard worker failed ({str(exc).splitlines()[0]}); rerun, or run with --workers 0") from None
-
-
-def _db_url(ws: Workspace) -> str:
-    from generec.batch.jobs import _db_url as db_url
-
-    return db_url(ws)
 
 
 @contextmanager

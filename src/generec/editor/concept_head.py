@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -119,19 +117,18 @@ class ConceptHead:
 
 def save_fitted(path: str | Path, stem: str, arrays: dict[str, np.ndarray], meta: dict) -> Path:
     """A fitted head as `STEM.npz` (its arrays) and `STEM.json` (version, config, data hash),
-    each file written under a name of this writer's own and renamed into place, the JSON last: a
+    each file written to a temporary name of its own and renamed into place (`write_atomic`), the JSON last: a
     head is complete once its JSON is there, and processes that fit the same head at once (the
     shards of an evaluation, batch workers) each leave a whole one."""
+    import io
+
+    from generec.fidelity.catalogue import write_atomic
+
     path = Path(path)
-    path.mkdir(parents=True, exist_ok=True)
-    mine = f"{os.getpid()}-{threading.get_ident()}.tmp"
-    tmp = path / f"{stem}.npz.{mine}"
-    with open(tmp, "wb") as fh:
-        np.savez(fh, **arrays)
-    tmp.replace(path / f"{stem}.npz")
-    tmp = path / f"{stem}.json.{mine}"
-    tmp.write_text(json.dumps(meta, indent=2))
-    tmp.replace(path / f"{stem}.json")
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    write_atomic(path / f"{stem}.npz", buf.getvalue())
+    write_atomic(path / f"{stem}.json", json.dumps(meta, indent=2).encode())
     return path
 
 

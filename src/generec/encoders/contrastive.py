@@ -9,8 +9,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -255,21 +253,21 @@ class ContrastiveBridge:
         self._check_fitted()
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
-        mine = f"{os.getpid()}-{threading.get_ident()}.tmp"  # processes fitting the same bridge at once each leave a whole one
-        tmp = path / f".{WEIGHTS_FILE}.{mine}"
-        with open(tmp, "wb") as f:
-            np.savez(f, **self._state())
-        weights_sha256 = _sha256(tmp)
-        tmp.replace(path / WEIGHTS_FILE)
+        import io
+
+        from generec.fidelity.catalogue import write_atomic
+
+        buf = io.BytesIO()  # each file to a temporary name of its own, then renamed: processes fitting the same bridge at once each leave a whole one
+        np.savez(buf, **self._state())
+        weights_sha256 = hashlib.sha256(buf.getvalue()).hexdigest()
+        write_atomic(path / WEIGHTS_FILE, buf.getvalue())
         meta = {
             "version": CHECKPOINT_VERSION, "kind": "contrastive-bridge", "config": dataclasses.asdict(self.config),
             "text_dim": self.text_dim, "image_dim": self.image_dim, "temperature": self.temperature_,
             "data_hash": self.data_hash_, "train_log": dataclasses.asdict(self.train_log_),
             "weights_sha256": weights_sha256,
         }  # fmt: skip
-        tmp = path / f".{CONFIG_FILE}.{mine}"
-        tmp.write_text(json.dumps(meta, indent=2, sort_keys=True))
-        tmp.replace(path / CONFIG_FILE)
+        write_atomic(path / CONFIG_FILE, json.dumps(meta, indent=2, sort_keys=True).encode())
         return path
 
     def _state(self) -> dict[str, np.ndarray]:

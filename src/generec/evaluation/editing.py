@@ -169,11 +169,12 @@ def _evaluate(ws: Workspace, encoder: ImageEncoder, cfg: EditorEvalConfig, progr
             for j, times in rows.requests.items():
                 shown.request(j, times)
         wanted = shown.pending()
+        frames_judged, merged = sum(len(t) for _, t in wanted), 0
         for done in pool.map(editing_shard.judge_frames, blocks(wanted, 4 * max(1, shards.workers))):
             shown.merge(done)
+            merged += len(done)
             if progress:
-                progress("judge shown frames", len(shown.judged()), sum(len(t) for _, t in wanted))
-    frames_judged = sum(len(t) for _, t in wanted)
+                progress("judge shown frames", merged, frames_judged)
     originals = _judged_covers(ws, oracle, {j: catalogue[j] for j in needed})
     # 8. score every row from the pixels shown: P(click) and watch as the oracle's expectation over the judge
     cover_vals = {r: {m: [] for m in COVER_METRICS} for r in COVER_ROWS}
