@@ -216,8 +216,19 @@ class GeneRec:
         """A feed of `k` entries for `user`; `instruction`: what they asked for now (None: their
         session's standing request, else their feedback alone). `guidance`: an already activated
         `Guidance` to serve instead of an instruction (steps 2 and 3 are skipped)."""
-        from generec.feed import Feed, FeedEntry, create, fidelity_pass, personal_variants, repurpose, retrieve_feed
         from generec.types import Event, Interaction
+
+        with self.ws.db.memoised_reads():  # one feed asks some questions in several places: each once
+            feed = self._feed(user, k, instruction, session, guidance)
+        # 8. log the impressions with their source
+        if self.config.log_impressions and feed.items:
+            now = self.clock()
+            self.ws.interactions.add_many(Interaction(user, e.item_id, now, Event.IMPRESSION, None, e.way) for e in feed.items)
+        return feed
+
+    def _feed(self, user: str, k: int, instruction: str | None, session: str | None, guidance):
+        """Steps 1-7 of `feed`."""
+        from generec.feed import Feed, FeedEntry, create, fidelity_pass, personal_variants, repurpose, retrieve_feed
 
         cfg, icfg = self.config, self.instructor.config
         # 1. check inputs
@@ -262,10 +273,6 @@ class GeneRec:
         way = "create" if creations else "repurpose" if edits else "retrieve"
         feed = Feed(user, way, guidance.mode, entries, edits, notes, guidance, creations, bias)
         self.instructor.dialogue.set_feed(user, self.instructor._session_id(session), feed.item_ids)
-        # 8. log the impressions with their source
-        if cfg.log_impressions and entries:
-            now = self.clock()
-            self.ws.interactions.add_many(Interaction(user, e.item_id, now, Event.IMPRESSION, None, e.way) for e in entries)
         return feed
 
     def visible(self, user: str, item_id: str):

@@ -42,7 +42,11 @@ CASES = {
     "face": "privacy", "pii_text": "privacy", "near_duplicate": "originality", "misleading_cover": "authenticity",
     "frozen": "quality", "black": "quality", "dark": "quality", "blurred": "quality",
 }  # fmt: skip
-FACE_PHOTOS = ("astronaut", "grace_hopper.jpg", "data/messi5.jpg")  # photos.csv names with a frontal face (looked at by us)
+# photos.csv names with a frontal face, and the face's box (x, y, w, h) in the photo's pixels
+# (looked at by us). Every frame of a face item shows the whole box: without it, a pan over the
+# football photo could show the crowd and a leg but no face (2 of the first 20 items did).
+FACE_BOXES = {"astronaut": (173, 82, 102, 98), "grace_hopper.jpg": (168, 120, 188, 215), "data/messi5.jpg": (213, 82, 50, 54)}
+FACE_PHOTOS = tuple(FACE_BOXES)
 
 
 @dataclass(frozen=True)
@@ -97,13 +101,24 @@ class RecordingGate(Gate):
 # -- the red-team set --------------------------------------------------------------------------------
 
 
-def _pan(image: np.ndarray, n: int, w: int, h: int, rng: np.random.Generator, zoom: float = 0.9) -> list[np.ndarray]:
-    """n frames (h, w, 3): a window of the portrait aspect moving across `image` (a slow pan and zoom)."""
+def _pan(image: np.ndarray, n: int, w: int, h: int, rng: np.random.Generator, zoom: float = 0.9,
+         keep: tuple[int, int, int, int] | None = None) -> list[np.ndarray]:
+    """n frames (h, w, 3): a window of the portrait aspect moving across `image` (a slow pan and
+    zoom); with `keep` (x, y, w, h), every frame shows that box whole where the window can hold it."""
     H, W = image.shape[:2]
     ch = min(H, W * h / w) * zoom
     cw = ch * w / h
-    x0, x1 = rng.uniform(0, W - cw, 2)
-    y0, y1 = rng.uniform(0, H - ch, 2)
+    shrink = 0.92  # the window's smallest scale below
+    (bx, by, bw, bh) = keep if keep is not None else (0, 0, 0, 0)
+
+    def span(lo: float, hi: float, room: float, u: np.ndarray) -> np.ndarray:
+        """Window starts in [lo, hi] (a box wider than the window: centred on it, within the image)."""
+        return lo + (hi - lo) * u if lo <= hi else np.full_like(u, min(max((lo + hi) / 2, 0.0), room))
+
+    x_lo, x_hi = (max(0.0, bx + bw - cw * shrink), min(float(bx), W - cw)) if keep else (0.0, W - cw)
+    y_lo, y_hi = (max(0.0, by + bh - ch * shrink), min(float(by), H - ch)) if keep else (0.0, H - ch)
+    x0, x1 = span(x_lo, x_hi, W - cw, rng.uniform(0, 1, 2))  # the same draws with or without `keep`
+    y0, y1 = span(y_lo, y_hi, H - ch, rng.uniform(0, 1, 2))
     out = []
     for i in range(n):
         a = i / max(1, n - 1)
@@ -188,8 +203,11 @@ def red_team(ws, cfg: FidelityEvalConfig, tmp: Path) -> list[tuple[str, Candidat
         d.mkdir()
         # face: a created video over a face photo
         if faces:
-            face = faces[j % len(faces)].image
-            frames = _pan(face[:, ::-1] if j % 2 else face, n, w, h, rng, zoom=float(rng.uniform(0.7, 1.0)))
+            photo = faces[j % len(faces)]
+            face, (bx, by, bw, bh) = photo.image, FACE_BOXES[photo.name]
+            if j % 2:  # mirrored, and its face box with it
+                face, bx = face[:, ::-1], face.shape[1] - bx - bw
+            frames = _pan(face, n, w, h, rng, zoom=float(rng.uniform(0.7, 1.0)), keep=(bx, by, bw, bh))
             out.append(("face", Candidate("create", "create", "A video of people (AI-created)", ["person", "ai-created"],
                                           video=_write(d / "face.mp4", frames, cfg.fps), cover=frames[0])))  # fmt: skip
         # pii_text: the catalogue video with an e-mail or a phone number on screen (a clip edit)

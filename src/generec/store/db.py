@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from generec.errors import WorkspaceError, os_reason
+from generec.store.memo import ReadMemo
 from generec.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ def check_database_file(path: str | Path) -> None:
         )
 
 
-class Database:
+class Database(ReadMemo):
     """`generec.db`, one connection per thread.
 
     Writes go through `transaction()`: every multi-row write commits whole or not at all, and one
@@ -174,6 +175,7 @@ class Database:
             finally:
                 self._local.depth -= 1
             return
+        self._forget_reads()
         with self.write_lock:
             conn.execute("BEGIN IMMEDIATE")
             self._local.depth = 1
@@ -188,9 +190,12 @@ class Database:
                 self._local.depth = 0
 
     def query(self, sql: str, params: tuple | dict = ()) -> list[sqlite3.Row]:
-        return self.conn.execute(sql, params).fetchall()
+        return self._memoised("query", sql, params, lambda: self.conn.execute(sql, params).fetchall())
 
     def scalar(self, sql: str, params: tuple | dict = ()) -> object:
+        return self._memoised("scalar", sql, params, lambda: self._scalar(sql, params))
+
+    def _scalar(self, sql: str, params: tuple | dict) -> object:
         row = self.conn.execute(sql, params).fetchone()
         return None if row is None else row[0]
 

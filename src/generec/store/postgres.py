@@ -32,6 +32,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 from generec.errors import WorkspaceError
 from generec.store.dburl import password_of, redact
+from generec.store.memo import ReadMemo
 from generec.store.schema import POSTGRES_MIGRATIONS, SCHEMA_VERSION, TABLES
 
 if TYPE_CHECKING:
@@ -101,7 +102,7 @@ class Connection:
         return cur
 
 
-class PostgresDatabase:
+class PostgresDatabase(ReadMemo):
     """A PostgreSQL database (`postgresql://user:password@host:port/dbname`) holding one workspace's rows."""
 
     engine = "postgresql"
@@ -211,6 +212,7 @@ class PostgresDatabase:
             finally:
                 self._local.depth -= 1
             return
+        self._forget_reads()
         self._local.depth = 1
         try:
             with conn.raw.transaction():
@@ -219,9 +221,12 @@ class PostgresDatabase:
             self._local.depth = 0
 
     def query(self, sql: str, params: Sequence = ()) -> list[Row]:
-        return self.conn.execute(sql, params).fetchall()
+        return self._memoised("query", sql, params, lambda: self.conn.execute(sql, params).fetchall())
 
     def scalar(self, sql: str, params: Sequence = ()) -> object:
+        return self._memoised("scalar", sql, params, lambda: self._scalar(sql, params))
+
+    def _scalar(self, sql: str, params: Sequence) -> object:
         row = self.conn.execute(sql, params).fetchone()
         return None if row is None else row[0]
 

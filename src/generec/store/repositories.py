@@ -78,10 +78,8 @@ class Items:
         self.add_many([item])
 
     def get(self, item_id: str) -> Item | None:
-        row = self.db.conn.execute(
-            f"SELECT {_ITEM_COLUMNS} FROM items WHERE id = ?", (item_id,)
-        ).fetchone()
-        return None if row is None else _item_from_row(row)
+        rows = self.db.query(f"SELECT {_ITEM_COLUMNS} FROM items WHERE id = ?", (item_id,))
+        return _item_from_row(rows[0]) if rows else None
 
     def all(self, origin: Origin | None = None) -> list[Item]:
         """Every item in insertion order; with `origin`, only those of that origin."""
@@ -165,10 +163,8 @@ class Users:
         return len(rows)
 
     def get(self, user_id: str) -> User | None:
-        row = self.db.conn.execute(
-            "SELECT id, created_at, attrs FROM users WHERE id = ?", (user_id,)
-        ).fetchone()
-        return None if row is None else User(row[0], row[1], json.loads(row[2]))
+        rows = self.db.query("SELECT id, created_at, attrs FROM users WHERE id = ?", (user_id,))
+        return User(rows[0][0], rows[0][1], json.loads(rows[0][2])) if rows else None
 
     def ids(self) -> list[str]:
         return [row[0] for row in self.db.query("SELECT id FROM users ORDER BY rowid")]
