@@ -12,11 +12,12 @@ rejection (improved spread spectrum, Malvar & Florencio 2003), in a canonical gr
    below `short_side` (a 128x96 landscape clip) is never upsampled: it is marked on its own
    pixel grid, and the detector tries that grid after the canonical one.
 2. message: id (32 bits) + CRC-16/CCITT of it (16 bits) -> a rate-1/3, constraint-length-7
-   convolutional code (generators 133, 145, 175 octal; 6 tail bits) -> 162 coded bits b in
-   {-1, +1}. (Measured on 4 clips at CRF 28: a rate-1/2 code with CRC-32 recovered 0.75 of the
-   ids, this one 1.0, at the same PSNR.)
-3. carriers: the `coefficients` (mid-frequency zig-zag positions) of every 8x8 block of the
-   canonical Y. A keyed permutation assigns each coefficient j to one coded bit i(j) and a keyed
+   convolutional code -> 162 coded bits b in {-1, +1} (`channel_code.py`).
+3. carriers: 20 zig-zag positions from the 10th (`first_coefficient`) of every 8x8 block of the
+   canonical Y. (Chosen on 60 catalogue clips that are not the benchmark's: after CRF 28 the
+   median codeword correlation rose from 44 with positions 3-22 to 54 with 10-29 at the same
+   PSNR, 1-20 fell to 29; files marked with positions 3-22 are still read,
+   `legacy_first_coefficients`.) A keyed permutation assigns each coefficient j to one coded bit i(j) and a keyed
    chip u_j in {-1, +1}. Key: the workspace's watermark key (`keys.py`), so another workspace's
    detector sees noise.
 4. embedding, per frame: the host projection of bit i, p_i = mean_j c_j u_j over its
@@ -29,7 +30,8 @@ rejection (improved spread spectrum, Malvar & Florencio 2003), in a canonical gr
    takes less, texture more). The change is computed on the canonical grid, inverse DCT'd,
    resized (linear) to the frame and added to R, G and B alike (so chroma is untouched).
 5. detection: every looked-at frame gives per-bit z-scores z_i = p_i / sqrt(mean_j c_j^2 / n_i)
-   (about N(0, 1) on unmarked media); frames are combined by a soft vote, sum_f z_f / sqrt(F);
+   (about N(0, 1) on unmarked media); frames are combined by a soft vote, sum_f z_f / sqrt(F),
+   and when that does not decode, by a vote weighting each frame by the mark it kept (`_votes`);
    soft-decision Viterbi decodes; the id is accepted only if its CRC-16 matches and the
    correlation of the z's with the re-encoded codeword, sum z_i c_i / sqrt(162), is at least
    `min_confidence` (the Viterbi decoder's best codeword on unmarked frames correlates at about
@@ -37,15 +39,15 @@ rejection (improved spread spectrum, Malvar & Florencio 2003), in a canonical gr
    hypotheses on unmarked clips reach 19, so there the CRC is what keeps false positives out. When the frame as it is does not decode, a crop search tries the frame as a
    part of a larger original (`crop_scales` x every 1-px offset on the canonical grid), ranks the
    hypotheses by the z's energy and decodes the best `crop_candidates`. False positives: a CRC-16
-   match by chance is 2^-16 per decoded hypothesis, at most 1 + `crop_candidates` of them per
-   file (< 10^-4), and the confidence bound on top; the measured rate on unmarked media is in
+   match by chance is 2^-16 per decoded hypothesis, at most 2 votes x 2 grids x (1 + legacy
+   layouts) + `crop_candidates` of them per file (12: < 2 10^-4), and the confidence bound on top; the measured rate on unmarked media is in
    docs/BENCHMARKS.md.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-import binascii
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -55,10 +57,11 @@ import cv2
 import numpy as np
 
 from generec.errors import InputError
+from generec.fidelity.channel_code import CRC_BITS, ID_BITS, K, RATE, conv_encode, crc, decode_id, message_bits, viterbi
 
-ID_BITS, CRC_BITS = 32, 16
-K, GENERATORS = 7, (0o133, 0o145, 0o175)  # the rate-1/3, K=7 convolutional code (free distance 15)
-RATE = len(GENERATORS)
+__all__ = ["CRC_BITS", "ID_BITS", "K", "RATE", "Watermarker", "WatermarkConfig", "WatermarkReading", "conv_encode",
+           "crc", "decode_id", "message_bits", "psnr", "viterbi"]  # fmt: skip
+
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 
 
@@ -72,7 +75,8 @@ ZIGZAG = _zigzag()
 @dataclass(frozen=True)
 class WatermarkConfig:
     short_side: int = 128  # px of the canonical grid's short side
-    first_coefficient: int = 3  # zig-zag index of the first carrier (0 is DC)
+    first_coefficient: int = 10  # zig-zag index of the first carrier (0 is DC); see the module doc
+    legacy_first_coefficients: tuple[int, ...] = (3,)  # earlier layouts the detector also reads (files marked before)
     n_coefficients: int = 20  # carriers per 8x8 block
     strength: float = 1.5  # the least projection per coded bit, in DCT units of 0-255 luma
     max_strength: float = 12.0  # the most
@@ -86,7 +90,7 @@ class WatermarkConfig:
     def __post_init__(self) -> None:
         if not 32 <= self.short_side <= 1024 or self.short_side % 8:
             raise InputError(f"watermark short_side: expected a multiple of 8 in [32, 1024], found {self.short_side}")
-        if not (1 <= self.first_coefficient and self.first_coefficient + self.n_coefficients <= 64 and self.n_coefficients >= 1):
+        if not all(1 <= f and f + self.n_coefficients <= 64 for f in (self.first_coefficient, *self.legacy_first_coefficients)) or self.n_coefficients < 1:
             raise InputError(f"watermark coefficients: expected zig-zag positions within 1..63, found {self.first_coefficient}+{self.n_coefficients}")
         if not self.strength > 0 or not self.min_confidence > 0:
             raise InputError(f"watermark strength and min_confidence must be > 0, found {self.strength}, {self.min_confidence}")
@@ -107,66 +111,6 @@ class WatermarkReading:
         return {"detected": self.detected, "watermark_id": f"{self.watermark_id:08x}" if self.watermark_id is not None else None,
                 "confidence": round(float(self.confidence), 3), "bit_errors": self.bit_errors, "frames": self.frames,
                 "alignment": self.alignment}  # fmt: skip
-
-
-# -- the code: CRC-16 + convolutional code, soft Viterbi ---------------------------------------------
-
-
-def message_bits(watermark_id: int) -> np.ndarray:
-    if not 0 <= watermark_id < 2**ID_BITS:
-        raise InputError(f"watermark id: expected a 32-bit unsigned integer, found {watermark_id}")
-    word = watermark_id << CRC_BITS | crc(watermark_id)
-    return np.array([(word >> (ID_BITS + CRC_BITS - 1 - k)) & 1 for k in range(ID_BITS + CRC_BITS)], np.int8)
-
-
-def crc(watermark_id: int) -> int:
-    """CRC-16/CCITT of the id's 4 big-endian bytes."""
-    return binascii.crc_hqx(watermark_id.to_bytes(4, "big"), 0xFFFF)
-
-
-def _parity(x: int) -> int:
-    return bin(x).count("1") & 1
-
-
-_OUT = np.array([[_parity(((s << 1) | b) & g) for g in GENERATORS] for s in range(2 ** (K - 1)) for b in (0, 1)], np.int8).reshape(2 ** (K - 1), 2, RATE)
-
-
-def conv_encode(bits: np.ndarray) -> np.ndarray:
-    """bits (n,) in {0,1} plus K-1 zero tail bits -> coded (RATE (n + K - 1),) in {0, 1}."""
-    state, out = 0, []
-    for b in list(bits) + [0] * (K - 1):
-        out.extend(_OUT[state, int(b)])
-        state = ((state << 1) | int(b)) & (2 ** (K - 1) - 1)
-    return np.array(out, np.int8)
-
-
-def viterbi(soft: np.ndarray, n_bits: int) -> np.ndarray:
-    """Soft-decision Viterbi: soft (RATE (n_bits + K - 1),), positive meaning coded 1 -> n_bits bits."""
-    n_states = 2 ** (K - 1)
-    signs = 2.0 * _OUT - 1.0  # (state, input bit, RATE)
-    nxt = np.arange(n_states)
-    prev = np.stack([nxt >> 1, (nxt >> 1) | (n_states >> 1)])  # the two states that lead to each state
-    inbit = nxt & 1  # the input bit that does
-    metric = np.full(n_states, -np.inf)
-    metric[0] = 0.0
-    history = np.zeros((n_bits + K - 1, n_states), np.int64)
-    for t in range(n_bits + K - 1):
-        branch = signs @ soft[RATE * t : RATE * (t + 1)]  # (state, bit)
-        cand = metric[prev] + branch[prev, inbit]  # (2, state)
-        pick = np.argmax(cand, axis=0)
-        metric = cand[pick, nxt]
-        history[t] = prev[pick, nxt]
-    state, bits = 0, []  # the tail brings the encoder back to state 0
-    for t in range(n_bits + K - 2, -1, -1):
-        bits.append(state & 1)
-        state = history[t, state]
-    return np.array(bits[::-1][:n_bits], np.int8)
-
-
-def decode_id(bits: np.ndarray) -> int | None:
-    word = int("".join(str(int(b)) for b in bits), 2)
-    wid, check = word >> CRC_BITS, word & (2**CRC_BITS - 1)
-    return wid if crc(wid) == check else None
 
 
 # -- the carrier layout ------------------------------------------------------------------------------
@@ -261,16 +205,19 @@ class Watermarker:
             raise InputError("watermark key: expected at least 16 bytes (generec keys init makes one)")
         self.key = bytes(key)
         self.config = config or WatermarkConfig()
-        self._layouts: dict[tuple[int, int], Layout] = {}
+        self._layouts: dict[tuple[tuple[int, int], int], Layout] = {}
 
     @cached_property
     def n_coded(self) -> int:
         return RATE * (ID_BITS + CRC_BITS + K - 1)
 
-    def layout(self, shape: tuple[int, int]) -> Layout:
-        if shape not in self._layouts:
-            self._layouts[shape] = Layout(self.key, shape, self.config, self.n_coded)
-        return self._layouts[shape]
+    def layout(self, shape: tuple[int, int], first: int | None = None) -> Layout:
+        """The carrier layout for a canonical `shape`; `first`: another first coefficient (a legacy layout)."""
+        first = self.config.first_coefficient if first is None else first
+        if (shape, first) not in self._layouts:
+            config = self.config if first == self.config.first_coefficient else dataclasses.replace(self.config, first_coefficient=first)
+            self._layouts[shape, first] = Layout(self.key, shape, config, self.n_coded)
+        return self._layouts[shape, first]
 
     # -- embedding ------------------------------------------------------------------------------
 
@@ -368,11 +315,17 @@ class Watermarker:
             return WatermarkReading(False, None, 0.0, None, 0)
         lumas = [luma(im) for im in images]
         grids = ("canonical", "native") if min(lumas[0].shape) < self.config.short_side else ("canonical",)
-        for grid in grids:  # a small frame: marked small (native), or a shrunk copy of a larger one (canonical)
-            z = sum(self._zscores(y, grid) for y in lumas) / np.sqrt(len(lumas))
-            reading = self._decode(z, len(lumas), {"grid": grid} if grid == "native" else None)
-            if reading.detected:
-                return reading
+        legacy = [f for f in self.config.legacy_first_coefficients if f != self.config.first_coefficient]
+        for first in (None, *legacy):  # this layout, then the ones files were marked with before
+            for grid in grids:  # a small frame: marked small (native), or a shrunk copy of a larger one (canonical)
+                zf = np.stack([self._zscores(y, grid, first) for y in lumas])
+                for z in _votes(zf):
+                    alignment = ({"grid": grid} if grid == "native" else {}) | ({"layout": float(first)} if first is not None else {})
+                    found = self._decode(z, len(lumas), alignment)
+                    if found.detected:
+                        return found
+                    if first is None and grid == "canonical":
+                        reading = found  # what is reported when nothing decodes
         if not self.config.crop_scales:
             return reading
         found = self._crop_search(lumas)
@@ -381,17 +334,17 @@ class Watermarker:
     def message(self, images: list[np.ndarray]) -> np.ndarray:
         """The 48 message bits the soft vote over `images` decodes on the canonical grid, CRC
         matching or not (for bit-accuracy tables)."""
-        z = sum(self._zscores(luma(im)) for im in images) / np.sqrt(len(images))
-        return viterbi(z, ID_BITS + CRC_BITS)
+        zf = np.stack([self._zscores(luma(im)) for im in images])
+        return viterbi(_votes(zf)[-1], ID_BITS + CRC_BITS)
 
-    def _zscores(self, y: np.ndarray, grid: str = "canonical") -> np.ndarray:
+    def _zscores(self, y: np.ndarray, grid: str = "canonical", first: int | None = None) -> np.ndarray:
         if grid == "native":
             shape = native_size(*y.shape)
             yc = y[: shape[0], : shape[1]]
         else:
             shape = canonical_size(*y.shape, self.config.short_side)
             yc = y if y.shape == shape else cv2.resize(y, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
-        lay = self.layout(shape)
+        lay = self.layout(shape, first)
         return lay.zscores(lay.carriers(blocks_dct(yc)))
 
     def _decode(self, z: np.ndarray, frames: int, alignment: dict[str, float] | None = None) -> WatermarkReading:
@@ -458,6 +411,22 @@ class Watermarker:
             idx = np.linspace(0, len(frames) - 1, self.config.max_frames).round().astype(int)
             frames = [frames[i] for i in idx]
         return self.detect(frames)
+
+
+def _votes(zf: np.ndarray) -> list[np.ndarray]:
+    """Per-frame z's (F, n) -> the soft votes to decode, in turn: the equal vote sum_f z_f / sqrt(F),
+    then (F > 1) each frame weighted by how much of the mark it kept, a_f = max(0, z_f . c / n)
+    with c the codeword the equal vote decodes to (maximal-ratio combining, decision-directed):
+    after an H.264 re-encode the I-frame keeps most of the mark and the P-frames after it less
+    and less, and an equal vote lets the weak frames dilute the strong ones."""
+    equal = zf.sum(axis=0) / np.sqrt(len(zf))
+    if len(zf) < 2:
+        return [equal]
+    code = 2.0 * conv_encode(viterbi(equal, ID_BITS + CRC_BITS)) - 1.0
+    a = np.maximum(zf @ code / len(code), 0.0)
+    if not (a > 0).any():
+        return [equal]
+    return [equal, (a[:, None] * zf).sum(axis=0) / np.sqrt((a**2).sum())]
 
 
 def _block_full(mask: np.ndarray) -> np.ndarray:
