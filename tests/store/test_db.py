@@ -136,3 +136,21 @@ def test_a_version_1_database_gets_the_watermark_index(db_url, tmp_path):
     assert db.version == schema.SCHEMA_VERSION
     assert {"items_watermark", "interactions_event_id", "api_keys_user"} <= _indexes(db)
     db.close()
+
+
+def test_wal_mode_reaches_every_threads_connection(tmp_path):
+    """`synchronous` belongs to a connection: the service's worker threads open their own after
+    `enable_wal`, and each must commit without an fsync (NORMAL = 1), as the first one does."""
+    import threading
+
+    db = Database(tmp_path / "g.db")
+    try:
+        assert db.query("PRAGMA synchronous")[0][0] == 2  # FULL: a CLI command's default
+        assert db.enable_wal()
+        seen = []
+        t = threading.Thread(target=lambda: seen.append((db.query("PRAGMA journal_mode")[0][0], db.query("PRAGMA synchronous")[0][0])))
+        t.start()
+        t.join()
+        assert db.query("PRAGMA synchronous")[0][0] == 1 and seen == [("wal", 1)]
+    finally:
+        db.close()
