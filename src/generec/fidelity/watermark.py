@@ -34,14 +34,18 @@ rejection (improved spread spectrum, Malvar & Florencio 2003), in a canonical gr
    and when that does not decode, by a vote weighting each frame by the mark it kept (`_votes`);
    soft-decision Viterbi decodes; the id is accepted only if its CRC-16 matches and the
    correlation of the z's with the re-encoded codeword, sum z_i c_i / sqrt(162), is at least
-   `min_confidence` (the Viterbi decoder's best codeword on unmarked frames correlates at about
-   7, at most 8.3 of 340; marked clips after CRF 28 at 15-55). The crop search's best
-   hypotheses on unmarked clips reach 19, so there the CRC is what keeps false positives out. When the frame as it is does not decode, a crop search tries the frame as a
+   `min_confidence` (the Viterbi decoder's best codeword on an unmarked single frame correlates
+   at about 7, at most 8.3 of 340; marked clips after CRF 28 at 15-55). On unmarked clips it is
+   no guard: the frames of a slow pan add their host up coherently, and the equal vote reached 32
+   on 4-s benchmark clips, the weighted vote (which leans toward the codeword the equal vote
+   decoded) as much, the crop search's best hypotheses 19-28; there the CRC is what keeps false
+   positives out. When the frame as it is does not decode, a crop search tries the frame as a
    part of a larger original (`crop_scales` x every 1-px offset on the canonical grid), ranks the
-   hypotheses by the z's energy and decodes the best `crop_candidates`. False positives: a CRC-16
+   hypotheses by the z's energy and decodes the best `crop_candidates` (current layout only: a
+   cropped copy of a file marked with a legacy layout is not read). False positives: a CRC-16
    match by chance is 2^-16 per decoded hypothesis, at most 2 votes x 2 grids x (1 + legacy
-   layouts) + `crop_candidates` of them per file (12: < 2 10^-4), and the confidence bound on top; the measured rate on unmarked media is in
-   docs/BENCHMARKS.md.
+   layouts) + `crop_candidates` of them per file (12: < 2 10^-4); the measured rate on unmarked
+   media is in docs/BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -81,7 +85,7 @@ class WatermarkConfig:
     strength: float = 1.5  # the least projection per coded bit, in DCT units of 0-255 luma
     max_strength: float = 12.0  # the most
     target_psnr: float = 36.0  # dB: between the two, the strength that spends this much distortion
-    min_confidence: float = 10.0  # codeword correlation an accepted id needs (unmarked media: median 7.0, max 8.3 of 340)
+    min_confidence: float = 10.0  # codeword correlation an accepted id needs (unmarked single frames: median 7.0, max 8.3; clips run higher, the CRC guards them)
     max_frames: int = 48  # frames of a video the detector looks at (evenly spread)
     crop_scales: tuple[float, ...] = (0.95, 0.9, 0.85, 0.8)  # share of the original a cropped copy may show
     crop_candidates: int = 4  # crop hypotheses decoded (the highest z energy)
@@ -332,10 +336,15 @@ class Watermarker:
         return found if found is not None else reading
 
     def message(self, images: list[np.ndarray]) -> np.ndarray:
-        """The 48 message bits the soft vote over `images` decodes on the canonical grid, CRC
-        matching or not (for bit-accuracy tables)."""
+        """The 48 message bits the votes over `images` decode on the canonical grid, CRC matching
+        or not (for bit-accuracy tables): the first vote whose word passes the CRC, as `detect`
+        takes them, else the last one's."""
         zf = np.stack([self._zscores(luma(im)) for im in images])
-        return viterbi(_votes(zf)[-1], ID_BITS + CRC_BITS)
+        for z in _votes(zf):
+            bits = viterbi(z, ID_BITS + CRC_BITS)
+            if decode_id(bits) is not None:
+                break
+        return bits
 
     def _zscores(self, y: np.ndarray, grid: str = "canonical", first: int | None = None) -> np.ndarray:
         if grid == "native":

@@ -97,7 +97,9 @@ class Database(ReadMemo):
     def enable_wal(self) -> bool:
         """Put the file in WAL mode (persistent; the service does this): readers no longer wait
         for a writer. A command that only reads leaves a rollback-journal file byte for byte as
-        it was, which is why this is not done on every open. False when the file is read-only."""
+        it was, which is why this is not done on every open. False when the file is read-only.
+        `synchronous = NORMAL` reaches this thread's connection and every one opened after it (the
+        service calls this before its worker threads exist); other threads' open ones keep FULL."""
         try:
             mode = self.conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         except sqlite3.OperationalError:

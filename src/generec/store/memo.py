@@ -4,8 +4,11 @@ One feed asks the store the same questions in several places (is the user there,
 catalogue items are there, which events came since the checkpoint): each part of the loop
 checks for itself, which keeps the parts usable alone. Inside the scope a read query repeated
 with the same SQL and parameters in the same thread returns the first answer; any write
-transaction in the thread empties the memo, so that a scope never reads past its own writes.
-Other threads and processes are unaffected (the memo lives in the thread's local state).
+transaction (`db.transaction()`) in the thread empties the memo, so that a scope never reads
+past its own writes (a raw autocommit write on `db.conn` would not: every write in generec goes
+through `transaction()`). The memo lives in the thread's local state, so other threads and
+processes keep reading afresh; a scope, in turn, does not see what they write while it lasts
+(one feed: milliseconds on the retrieval path, longer when it creates).
 """
 
 from __future__ import annotations
