@@ -147,3 +147,35 @@ def test_train_if_stale_and_the_loop_commands(ws):
     assert key.stdout.strip() not in (root / "generec.db").read_bytes().decode("latin-1")  # stored hashed only
     assert generec("users", "token", "ghost", "-w", root).returncode == 1
     assert generec("users", "token", "--revoke", user, "-w", root).returncode == 0 and ws.api_keys.lookup(key.stdout.strip()) is None
+
+
+class _Counting:
+    """The real text encoder, counting the texts it is asked to encode."""
+
+    def __init__(self, encoder) -> None:
+        self.encoder, self.version, self.asked = encoder, encoder.version, 0
+
+    def encode(self, texts):
+        self.asked += len(texts)
+        return self.encoder.encode(texts)
+
+
+def test_warm_loads_the_models_and_embeds_the_catalogue_texts(ws):
+    from generec.encoders.text import get_text_encoder
+    from generec.instructor.catalogue import catalogue_items
+    from generec.instructor.fusion import TEXT_CACHE, item_embeddings, item_text
+
+    TEXT_CACHE._cache.clear()  # the cache is the process's: start from nothing
+    loop = GeneRec(ws)
+    counting = _Counting(get_text_encoder())
+    loop.instructor.text_encoder = counting
+    info = loop.warm(max_items=5)
+    items = list(catalogue_items(ws).values())
+    warmed = {item_text(i) for i in items[:5]}
+    assert info["retriever"] and info["texts"] == 5 and loop.instructor._retriever is not None
+    assert counting.asked == len(warmed)
+    item_embeddings(items[:5], counting)  # warmed: answered from the cache
+    assert counting.asked == len(warmed)
+    later = {item_text(i) for i in items[5:9]} - warmed
+    item_embeddings(items[5:9], counting)  # past max_items: encoded when a feed asks
+    assert later and counting.asked == len(warmed) + len(later)

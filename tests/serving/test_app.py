@@ -237,3 +237,15 @@ def test_a_retrained_checkpoint_is_served_without_a_restart(client):
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["trained"] is True  # the tests above logged events
     assert all("retrieved by itemknn" in e["reason"] for e in c.get("/v1/feed?k=3", headers=h(key)).json()["items"])
+
+
+@pytest.mark.parametrize("warm", [True, False])
+def test_the_models_load_before_the_first_request_is_accepted(served_ws, warm):
+    root, _ = served_ws
+    app = create_app(root, ServiceConfig(rate_limit=0, warm=warm, warm_items=0))
+    loop = app.state.service.loop
+    assert loop.instructor.text_encoder is None and loop.instructor._retriever is None
+    with TestClient(app) as c:  # the startup has run, no request yet
+        loaded = loop.instructor.text_encoder is not None and loop.instructor._retriever is not None
+        assert loaded is warm
+        assert c.get("/health").status_code == 200

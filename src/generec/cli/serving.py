@@ -100,10 +100,11 @@ def token_cmd(
     sys.stdout.write(key + "\n")
 
 
-def _service_settings(rate_limit: float, cors: list[str] | None, max_body_kb: int) -> dict:
-    if rate_limit < 0 or max_body_kb < 1:
-        raise InputError(f"--rate-limit must be >= 0 and --max-body-kb >= 1, got {rate_limit} and {max_body_kb}")
-    return {"rate_limit": rate_limit, "cors_origins": list(cors or ()), "max_body_bytes": max_body_kb * 1024}
+def _service_settings(rate_limit: float, cors: list[str] | None, max_body_kb: int, warm_items: int = 20_000) -> dict:
+    if rate_limit < 0 or max_body_kb < 1 or warm_items < -1:
+        raise InputError(f"--rate-limit must be >= 0, --max-body-kb >= 1 and --warm-items >= -1, got {rate_limit}, {max_body_kb} and {warm_items}")
+    return {"rate_limit": rate_limit, "cors_origins": list(cors or ()), "max_body_bytes": max_body_kb * 1024,
+            "warm": warm_items >= 0, "warm_items": max(0, warm_items)}  # fmt: skip
 
 
 @app.command("serve")
@@ -116,6 +117,7 @@ def serve_cmd(
     cors: Annotated[Optional[list[str]], typer.Option("--cors-origin", help="An origin allowed to call the API from a browser (CORS is off without one).")] = None,
     max_body_kb: Annotated[int, typer.Option("--max-body-kb", help="Largest JSON body, in KiB (uploads: 256 MiB).")] = 1024,
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn's log level.")] = "info",
+    warm_items: Annotated[int, typer.Option("--warm-items", help="Models load before the first request; then this many catalogue texts are embedded in the background (0: none; -1: load nothing until a request needs it).")] = 20_000,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Serve the HTTP API (/v1, docs at /docs) and the web feed (/) over the workspace's GeneRec loop."""
@@ -124,7 +126,7 @@ def serve_cmd(
     # 1. check inputs; the workspace must open before the port is taken
     if not 1 <= port <= 65535 or workers < 1:
         raise InputError(f"--port must be 1-65535 and --workers >= 1, got {port} and {workers}")
-    settings = _service_settings(rate_limit, cors, max_body_kb)
+    settings = _service_settings(rate_limit, cors, max_body_kb, warm_items)
     ws = _open(workspace)
     os.environ["GENEREC_WORKSPACE"], os.environ["GENEREC_SERVICE_CONFIG"] = str(ws.root), json.dumps(settings)
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")

@@ -33,6 +33,8 @@ class ServiceConfig:
     cors_origins: tuple[str, ...] = ()  # CORS is off unless origins are named
     compute_threads: int = 2  # feeds computed at once per worker; more only thrash the GIL (docs/BENCHMARKS.md)
     secure_cookie: bool = False  # set the session cookie's Secure flag (behind HTTPS)
+    warm: bool = True  # load the models before serving (the first feed does not wait for them)
+    warm_items: int = 20_000  # then embed this many catalogue item texts in a background thread
     extra: dict = field(default_factory=dict)
 
 
@@ -65,6 +67,34 @@ def _detail(loc: list, msg: str, kind: str = "value_error") -> list[dict]:
     return [{"loc": loc, "msg": msg, "type": kind}]
 
 
+def _lifespan(service: Service):
+    """Startup: the models load before the first request is accepted; the catalogue's item texts
+    are embedded afterwards in a daemon thread (a large catalogue does not hold up the start)."""
+    from contextlib import asynccontextmanager
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if service.config.warm:
+            import threading
+
+            import anyio
+
+            info = await anyio.to_thread.run_sync(service.loop.warm, 0)
+            log.info("models loaded in %.1f s%s", info["seconds"], "".join(f"; {n}" for n in info["notes"]))
+            if service.config.warm_items > 0:
+                def texts() -> None:
+                    try:
+                        done = service.loop.warm(service.config.warm_items)
+                        log.info("%d catalogue texts embedded in %.1f s", done["texts"], done["seconds"])
+                    except Exception as exc:  # a warm-up that fails leaves the feeds to load lazily
+                        log.warning("warm-up of the catalogue texts failed: %s", exc)
+
+                threading.Thread(target=texts, name="generec-warm", daemon=True).start()
+        yield
+
+    return lifespan
+
+
 def create_app(workspace: Workspace | str | Path | None = None, config: ServiceConfig | None = None, loop: GeneRec | None = None) -> FastAPI:
     # 1. the workspace (WAL: feeds are read while feedback is written) and the loop
     cfg = config or ServiceConfig()
@@ -73,7 +103,7 @@ def create_app(workspace: Workspace | str | Path | None = None, config: ServiceC
     service = Service(ws, cfg, loop)
     # 2. the app, its error mapping and middleware
     app = FastAPI(title="generec", version="1", summary="Generative recommendation: retrieve, repurpose and create items for each user.",
-                  docs_url="/docs", redoc_url=None)  # fmt: skip
+                  docs_url="/docs", redoc_url=None, lifespan=_lifespan(service))  # fmt: skip
     app.state.service = service
 
     @app.exception_handler(RequestValidationError)
