@@ -275,24 +275,31 @@ class GeneRec:
         self.instructor.dialogue.set_feed(user, self.instructor._session_id(session), feed.item_ids)
         return feed
 
-    def warm(self, max_items: int = 20_000) -> dict[str, Any]:
-        """Load now what the first feeds would load: the retriever, the text encoder and the
-        embeddings of the catalogue's item texts (the first `max_items`; the rest as feeds ask).
-        Without it the first feed after a start waited for the models (3.3 s on `small`) and each
-        user's first feed for their history's texts (0.24 s). Returns what was warmed, and how long."""
+    def warm(self, max_items: int = 20_000, stop=None) -> dict[str, Any]:
+        """Load now what the first feeds would load: the retriever, the instruction parser, the
+        text encoder and the embeddings of the catalogue's item texts (the first `max_items`, at
+        most what the text cache holds; the rest as feeds ask). Without it the first feed after a
+        start waited for the models (3.3 s on `small`) and each user's first feed for their
+        history's texts (0.24 s). `stop`: a `threading.Event` checked between batches of texts.
+        Returns what was warmed, and how long."""
         import time
 
         from generec.instructor.catalogue import catalogue_items
-        from generec.instructor.fusion import item_embeddings
+        from generec.instructor.fusion import TEXT_CACHE, item_embeddings
 
         t0 = time.perf_counter()
         notes: list[str] = []
         retriever = self.retriever(notes)
+        self.instructor._parser()
         encoder = self.instructor._text_encoder()
-        items = list(catalogue_items(self.ws).values())[: max(0, max_items)]
-        for start in range(0, len(items), 1024):  # in batches: one encoder call each, the cache's lock held briefly
-            item_embeddings(items[start : start + 1024], encoder)
-        return {"retriever": retriever is not None, "notes": notes, "texts": len(items), "seconds": round(time.perf_counter() - t0, 3)}
+        items = list(catalogue_items(self.ws).values())[: max(0, min(max_items, TEXT_CACHE.size))]
+        done = 0
+        for start in range(0, len(items), 256):  # in batches: one encoder call each, a stop heard within one
+            if stop is not None and stop.is_set():
+                break
+            item_embeddings(items[start : start + 256], encoder)
+            done = min(len(items), start + 256)
+        return {"retriever": retriever is not None, "notes": notes, "texts": done, "seconds": round(time.perf_counter() - t0, 3)}
 
     def visible(self, user: str, item_id: str):
         """The item if `user` may see it (a catalogue item, or an AI item made for them), else

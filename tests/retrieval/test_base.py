@@ -101,3 +101,13 @@ def test_recency_weighted_model_survives_a_checkpoint(tmp_path):
     assert (loaded.data_.times != t).nnz == 0
     assert np.allclose(loaded.score_users(np.arange(3)), model.score_users(np.arange(3)))
     assert not np.allclose(model.score_users(np.arange(3)), EASE(EASEConfig(l2=1.0)).fit(data).score_users(np.arange(3)))
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated"])
+def test_a_damaged_state_file_is_one_clear_error_naming_it(model, tmp_path, damage):
+    model.save(tmp_path / "m")
+    state = tmp_path / "m" / "state.npz"
+    data = state.read_bytes()
+    state.write_bytes(b"not a checkpoint" if damage == "garbage" else data[: len(data) // 2])
+    with pytest.raises(InputError, match=r"state\.npz does not load as a ease checkpoint.*generec train --model ease"):
+        load_retriever(tmp_path / "m")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -274,6 +275,13 @@ def load_retriever(path: str | Path, expect_data_hash: str | None = None) -> Ret
         raise InputError(f"{path} was trained on other data (data hash {meta['data_hash']}, this workspace has {expect_data_hash}); retrain with `generec train`")
     cls = RETRIEVERS[meta["model"]]
     model = cls(from_dict(cls.config_cls, meta["config"], source=str(path / "config.json")))
+    try:
+        return _load_state(model, path, meta)
+    except (ValueError, OSError, KeyError, EOFError, zipfile.BadZipFile) as exc:  # a truncated or overwritten state file
+        raise InputError(f"{path / 'state.npz'} does not load as a {meta['model']} checkpoint ({' '.join(str(exc).split())[:200]}); retrain with `generec train --model {meta['model']}`") from None
+
+
+def _load_state(model: Retriever, path: Path, meta: dict) -> Retriever:
     with np.load(path / "state.npz", allow_pickle=False) as z:
         n_users, n_items = len(z["data.user_ids"]), len(z["data.item_ids"])
         matrix = sp.csr_matrix((np.ones(len(z["data.indices"]), np.float32), z["data.indices"], z["data.indptr"]), shape=(n_users, n_items))

@@ -68,31 +68,47 @@ def _detail(loc: list, msg: str, kind: str = "value_error") -> list[dict]:
 
 
 def _lifespan(service: Service):
-    """Startup: the models load before the first request is accepted; the catalogue's item texts
-    are embedded afterwards in a daemon thread (a large catalogue does not hold up the start)."""
+    """Startup: the models load before the first request is accepted (a model that does not load
+    is one logged line, and the feeds load it as before: /health still answers); the catalogue's
+    item texts are embedded afterwards in a thread that shutdown stops between two batches."""
     from contextlib import asynccontextmanager
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        if service.config.warm:
-            import threading
+        import threading
 
+        stop, thread = threading.Event(), None
+        if service.config.warm:
             import anyio
 
-            info = await anyio.to_thread.run_sync(service.loop.warm, 0)
-            log.info("models loaded in %.1f s%s", info["seconds"], "".join(f"; {n}" for n in info["notes"]))
-            if service.config.warm_items > 0:
-                def texts() -> None:
-                    try:
-                        done = service.loop.warm(service.config.warm_items)
-                        log.info("%d catalogue texts embedded in %.1f s", done["texts"], done["seconds"])
-                    except Exception as exc:  # a warm-up that fails leaves the feeds to load lazily
-                        log.warning("warm-up of the catalogue texts failed: %s", exc)
+            try:
+                info = await anyio.to_thread.run_sync(service.loop.warm, 0)
+                _startup_log.info("generec: models loaded in %.1f s%s", info["seconds"], "".join(f"; {n}" for n in info["notes"]))
+            except Exception as exc:  # the first feed that needs it says what is wrong, as without a warm-up
+                _startup_log.warning("generec: warm-up skipped, a model did not load: %s", " ".join(str(exc).split()))
+            else:
+                if service.config.warm_items > 0:
+                    def texts() -> None:
+                        try:
+                            done = service.loop.warm(service.config.warm_items, stop)
+                            _startup_log.info("generec: %d catalogue texts embedded in %.1f s", done["texts"], done["seconds"])
+                        except Exception as exc:  # a failed warm-up leaves the feeds to embed them
+                            if not stop.is_set():
+                                _startup_log.warning("generec: warm-up of the catalogue texts stopped: %s", " ".join(str(exc).split()))
 
-                threading.Thread(target=texts, name="generec-warm", daemon=True).start()
+                    thread = threading.Thread(target=texts, name="generec-warm", daemon=True)
+                    thread.start()
         yield
+        stop.set()
+        if thread is not None:  # one batch of texts at most; torch must not be running when the process ends
+            import anyio
+
+            await anyio.to_thread.run_sync(thread.join, 30.0)
 
     return lifespan
+
+
+_startup_log = logging.getLogger("uvicorn.error")  # uvicorn's own logger: printed with its startup lines
 
 
 def create_app(workspace: Workspace | str | Path | None = None, config: ServiceConfig | None = None, loop: GeneRec | None = None) -> FastAPI:

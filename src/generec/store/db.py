@@ -221,9 +221,9 @@ class Database(ReadMemo):
         return "; ".join(str(r[0]) for r in self.query("PRAGMA integrity_check"))
 
     def close(self) -> None:
+        self._closed = True  # first: a thread asking now gets an error, not a connection nobody closes
         with self._guard:
             conns, self._all = self._all, []
         for conn in conns:
             conn.close()
         self._local = threading.local()
-        self._closed = True
