@@ -168,6 +168,9 @@ def app_from_env() -> FastAPI:
     """The factory `generec serve --workers N` gives uvicorn: settings from the environment."""
     import json
 
+    import torch
+
+    torch.set_num_threads(1)  # uvicorn spawns its workers: the parent's setting does not reach them (see serve_cmd)
     settings = json.loads(os.environ.get("GENEREC_SERVICE_CONFIG", "{}"))
     if "cors_origins" in settings:
         settings["cors_origins"] = tuple(settings["cors_origins"])
