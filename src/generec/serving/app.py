@@ -71,41 +71,43 @@ def _lifespan(service: Service):
     """Startup: the models load before the first request is accepted (a model that does not load
     is one logged line, and the feeds load it as before: /health still answers); the catalogue's
     item texts are embedded afterwards in a thread that shutdown stops between two batches."""
+    import threading
     from contextlib import asynccontextmanager
+
+    import anyio
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        import threading
-
         stop, thread = threading.Event(), None
-        if service.config.warm:
-            import anyio
-
-            try:
-                info = await anyio.to_thread.run_sync(service.loop.warm, 0)
-                _startup_log.info("generec: models loaded in %.1f s%s", info["seconds"], "".join(f"; {n}" for n in info["notes"]))
-            except Exception as exc:  # the first feed that needs it says what is wrong, as without a warm-up
-                _startup_log.warning("generec: warm-up skipped, a model did not load: %s", " ".join(str(exc).split()))
-            else:
-                if service.config.warm_items > 0:
-                    def texts() -> None:
-                        try:
-                            done = service.loop.warm(service.config.warm_items, stop)
-                            _startup_log.info("generec: %d catalogue texts embedded in %.1f s", done["texts"], done["seconds"])
-                        except Exception as exc:  # a failed warm-up leaves the feeds to embed them
-                            if not stop.is_set():
-                                _startup_log.warning("generec: warm-up of the catalogue texts stopped: %s", " ".join(str(exc).split()))
-
-                    thread = threading.Thread(target=texts, name="generec-warm", daemon=True)
-                    thread.start()
+        if service.config.warm and await anyio.to_thread.run_sync(_load_models, service):
+            if service.config.warm_items > 0:
+                thread = threading.Thread(target=_embed_texts, args=(service, stop), name="generec-warm", daemon=True)
+                thread.start()
         yield
         stop.set()
         if thread is not None:  # one batch of texts at most; torch must not be running when the process ends
-            import anyio
-
             await anyio.to_thread.run_sync(thread.join, 30.0)
 
     return lifespan
+
+
+def _load_models(service: Service) -> bool:
+    try:
+        info = service.loop.warm(0)
+    except Exception as exc:  # the first feed that needs it says what is wrong, as without a warm-up
+        _startup_log.warning("generec: warm-up skipped, a model did not load: %s", " ".join(str(exc).split()))
+        return False
+    _startup_log.info("generec: models loaded in %.1f s%s", info["seconds"], "".join(f"; {n}" for n in info["notes"]))
+    return True
+
+
+def _embed_texts(service: Service, stop) -> None:
+    try:
+        done = service.loop.warm(service.config.warm_items, stop)
+        _startup_log.info("generec: %d catalogue texts embedded in %.1f s", done["texts"], done["seconds"])
+    except Exception as exc:  # a failed warm-up leaves the feeds to embed them
+        if not stop.is_set():
+            _startup_log.warning("generec: warm-up of the catalogue texts stopped: %s", " ".join(str(exc).split()))
 
 
 _startup_log = logging.getLogger("uvicorn.error")  # uvicorn's own logger: printed with its startup lines
